@@ -1,0 +1,380 @@
+#include "xtu/hostcode/tcg_code.hpp"
+
+#include <Zydis/Zydis.h>
+
+#include <cstring>
+#include <functional>
+#include <stdexcept>
+
+namespace xtu::hostcode {
+namespace {
+
+const ZydisDecoder& decoder() {
+  static ZydisDecoder d = [] {
+    ZydisDecoder dec;
+    if (ZYAN_FAILED(ZydisDecoderInit(&dec, ZYDIS_MACHINE_MODE_LONG_64, ZYDIS_STACK_WIDTH_64)))
+      throw std::runtime_error("ZydisDecoderInit failed");
+    return dec;
+  }();
+  return d;
+}
+
+bool is_mem_rbp(const ZydisDecodedOperand& op) {
+  return op.type == ZYDIS_OPERAND_TYPE_MEMORY && op.mem.base == ZYDIS_REGISTER_RBP &&
+         op.mem.index == ZYDIS_REGISTER_NONE;
+}
+
+// The exit-request stub at `a`: leaq X(%rip),%rax with X&3 == 3, then a jmp out of the region.
+bool is_exit_request_stub(const Region& r, uint64_t a) {
+  if (!r.contains(a)) return false;
+  const Insn& lea = r.at(a);
+  if (!lea.lea_rip_rax || (lea.target & 3) != 3) return false;
+  const Insn& j = r.at(a + lea.len);
+  return j.term == Term::Jump && !r.contains(j.target);
+}
+
+}  // namespace
+
+Region::Region(uint64_t base, std::vector<uint8_t> bytes) : base_(base), bytes_(std::move(bytes)) {}
+
+bool Region::read_u64(uint64_t addr, uint64_t& out) const {
+  if (addr < base_ || addr + 8 > end() || addr + 8 < addr) return false;
+  std::memcpy(&out, bytes_.data() + (addr - base_), 8);
+  return true;
+}
+
+const Insn& Region::at(uint64_t addr) const {
+  auto it = cache_.find(addr);
+  if (it != cache_.end()) return it->second;
+  Insn in;
+  in.addr = addr;
+  in.term = Term::Invalid;
+  if (contains(addr)) {
+    ZydisDecodedInstruction zi;
+    ZydisDecodedOperand ops[ZYDIS_MAX_OPERAND_COUNT];
+    size_t off = addr - base_;
+    if (ZYAN_SUCCESS(ZydisDecoderDecodeFull(&decoder(), bytes_.data() + off, bytes_.size() - off, &zi, ops))) {
+      in.len = zi.length;
+      in.term = Term::None;
+      const ZydisDecodedOperand& op0 = ops[0];
+      auto abs_target = [&](const ZydisDecodedOperand& op) {
+        ZyanU64 t = 0;
+        if (ZYAN_FAILED(ZydisCalcAbsoluteAddress(&zi, &op, addr, &t))) return uint64_t(0);
+        return uint64_t(t);
+      };
+      switch (zi.meta.category) {
+        case ZYDIS_CATEGORY_COND_BR:
+          in.term = Term::Cond;
+          in.target = abs_target(op0);
+          break;
+        case ZYDIS_CATEGORY_UNCOND_BR:
+          if (op0.type == ZYDIS_OPERAND_TYPE_IMMEDIATE) {
+            in.term = Term::Jump;
+            in.target = abs_target(op0);
+          } else {
+            in.term = Term::Indirect;
+            in.indirect_via_rax = op0.type == ZYDIS_OPERAND_TYPE_REGISTER && op0.reg.value == ZYDIS_REGISTER_RAX;
+          }
+          break;
+        case ZYDIS_CATEGORY_CALL:
+          if (op0.type == ZYDIS_OPERAND_TYPE_IMMEDIATE) {
+            in.term = Term::Call;
+            in.target = abs_target(op0);
+          } else {
+            in.term = Term::CallIndirect;
+            if (op0.type == ZYDIS_OPERAND_TYPE_MEMORY && op0.mem.base == ZYDIS_REGISTER_RIP) {
+              uint64_t slot = abs_target(op0), ptr = 0;
+              if (read_u64(slot, ptr)) in.target = ptr;
+            }
+          }
+          break;
+        case ZYDIS_CATEGORY_RET:
+          in.term = Term::Ret;
+          break;
+        default:
+          if (zi.mnemonic == ZYDIS_MNEMONIC_MOV && zi.operand_width == 64 && is_mem_rbp(op0)) {
+            in.env_disp = static_cast<int32_t>(op0.mem.disp.value);
+            if (ops[1].type == ZYDIS_OPERAND_TYPE_IMMEDIATE) {
+              in.stores_imm_to_env = true;
+              in.imm = ops[1].imm.is_signed ? uint64_t(ops[1].imm.value.s) : ops[1].imm.value.u;
+            } else if (ops[1].type == ZYDIS_OPERAND_TYPE_REGISTER) {
+              in.stores_reg_to_env = true;
+            }
+          } else if (zi.mnemonic == ZYDIS_MNEMONIC_LEA && op0.type == ZYDIS_OPERAND_TYPE_REGISTER &&
+                     op0.reg.value == ZYDIS_REGISTER_RAX && ops[1].type == ZYDIS_OPERAND_TYPE_MEMORY &&
+                     ops[1].mem.base == ZYDIS_REGISTER_RIP) {
+            in.lea_rip_rax = true;
+            in.target = abs_target(ops[1]);
+          }
+          break;
+      }
+    }
+  }
+  return cache_.emplace(addr, in).first->second;
+}
+
+Prologue analyze_prologue(uint64_t addr, const std::vector<uint8_t>& code) {
+  Region r(addr, code);
+  Prologue p;
+  p.addr = addr;
+  p.size = code.size();
+  auto fail = [&](const std::string& m) -> Prologue { throw std::runtime_error("prologue at 0x" + std::to_string(addr) + ": " + m); };
+  uint64_t a = addr;
+  uint32_t n = 0;
+  while (true) {
+    const Insn& i = r.at(a);
+    ++n;
+    if (i.term == Term::Indirect) { p.dispatch = a; p.entry_insns = n; a += i.len; break; }
+    if (i.term != Term::None) return fail("unexpected control transfer before the dispatch jump");
+    a += i.len;
+  }
+  p.epilogue_ret0 = a;
+  n = 0;
+  while (true) {
+    const Insn& i = r.at(a);
+    ++n;
+    if (n == 2) p.epilogue = a;
+    if (i.term == Term::Ret) { p.ret = a; p.ret0_insns = n; p.epi_insns = n - 1; break; }
+    if (i.term != Term::None) return fail("unexpected control transfer in the epilogue");
+    a += i.len;
+  }
+  return p;
+}
+
+const char* exit_kind_name(Exit::Kind k) {
+  switch (k) {
+    case Exit::Kind::GotoTb: return "goto_tb";
+    case Exit::Kind::GotoPtr: return "goto_ptr";
+    case Exit::Kind::ExitTb: return "exit_tb";
+    case Exit::Kind::NoReturn: return "noreturn";
+  }
+  return "?";
+}
+
+std::optional<int32_t> find_pc_env_disp(uint64_t host_addr, const std::vector<uint8_t>& code) {
+  Region r(host_addr, code);
+  std::optional<int32_t> before_ptr;
+  // Linear sweep is enough here: TCG code has no data before the constant pool, and a wrong
+  // guess only makes this return nothing.
+  uint64_t a = host_addr, prev_store = 0;
+  int32_t prev_disp = 0;
+  while (r.contains(a)) {
+    const Insn& i = r.at(a);
+    if (i.term == Term::Invalid || i.len == 0) break;
+    if (i.term == Term::Jump && i.len == 5 && i.target == a + 5 && ((a + 1) & 3) == 0) {
+      const Insn& st = r.at(a + 5);
+      if (st.stores_imm_to_env) return st.env_disp;
+    }
+    if (i.stores_imm_to_env || i.stores_reg_to_env) { prev_store = a; prev_disp = i.env_disp; }
+    if (i.term == Term::Call && r.at(a + i.len).indirect_via_rax && prev_store && !before_ptr) before_ptr = prev_disp;
+    a += i.len;
+  }
+  return before_ptr;
+}
+
+// ---------------------------------------------------------------------------------------------
+// TbCode
+
+TbCode::TbCode(uint64_t host_addr, std::vector<uint8_t> code, int32_t pc_env_disp, const Prologue& prologue)
+    : region_(host_addr, std::move(code)), pc_disp_(pc_env_disp), pro_(prologue) {
+  // The exit check: the first conditional branch near the entry, into the exit-request stub.
+  uint64_t a = host_addr;
+  for (int k = 0; k < 6 && region_.contains(a); ++k) {
+    const Insn& i = region_.at(a);
+    if (i.term == Term::Cond) {
+      if (is_exit_request_stub(region_, i.target)) { exit_check_ = a; exit_request_stub_ = i.target; }
+      break;
+    }
+    if (i.term != Term::None) break;
+    a += i.len;
+  }
+  for (const Exit& e : exits())
+    if (e.kind == Exit::Kind::GotoTb) slots_[e.slot] = e.addr;
+}
+
+namespace {
+
+// The pc state along a path: no store seen, a constant, or a register value.
+struct PcState {
+  enum : uint8_t { None, Const, Reg } kind = None;
+  uint64_t value = 0;
+  bool operator<(const PcState& o) const { return kind != o.kind ? kind < o.kind : value < o.value; }
+};
+
+}  // namespace
+
+struct TbCode::Search {
+  const TbCode& tb;
+  std::optional<uint64_t> next;  // unused when enumerating exits
+  bool enumerate = false;
+  std::vector<Exit>* all = nullptr;
+  std::map<std::pair<uint64_t, PcState>, std::optional<Path>> memo;
+  unsigned depth = 0;
+
+  // Does exit `e` fit the next block? 2 = exactly, 1 = not contradicted, 0 = contradicted.
+  int fit(const Exit& e) const {
+    if (!next) return e.kind == Exit::Kind::NoReturn ? 2 : 1;
+    if (!e.pc) return 1;
+    return *e.pc == *next ? 2 : 0;
+  }
+
+  static bool better(const Path& a, const Path& b) {  // is a strictly better than b?
+    if (a.exact != b.exact) return a.exact;
+    return a.calls < b.calls;
+  }
+
+  std::optional<Path> finish(Exit e, uint32_t n) {
+    if (enumerate) { all->push_back(e); return std::nullopt; }
+    int f = fit(e);
+    if (f == 0) return std::nullopt;
+    Path p;
+    p.exit = e;
+    p.insns = n;
+    p.exact = f == 2;
+    return p;
+  }
+
+  std::optional<Path> walk(uint64_t a, PcState pc) {
+    auto key = std::make_pair(a, pc);
+    if (!enumerate) {
+      auto it = memo.find(key);
+      if (it != memo.end()) return it->second;
+    }
+    std::optional<Path> r = walk_uncached(a, pc);
+    if (!enumerate) memo[key] = r;
+    return r;
+  }
+
+  std::optional<Path> walk_uncached(uint64_t a, PcState pc) {
+    if (++depth > 64) { --depth; return std::nullopt; }  // TCG code has no deep nesting of branches
+    std::vector<Step> steps;
+    uint32_t n = 0, calls = 0;
+    auto with_prefix = [&](std::optional<Path> tail) -> std::optional<Path> {
+      if (!tail) return tail;
+      tail->steps.insert(tail->steps.begin(), steps.begin(), steps.end());
+      tail->insns += n;
+      tail->calls += calls;
+      return tail;
+    };
+    std::optional<Path> result;
+    for (uint32_t guard = 0; guard < 100000; ++guard) {
+      const Region& r = tb.region_;
+      if (!r.contains(a)) break;
+      const Insn& i = r.at(a);
+      if (i.term == Term::Invalid) break;
+      ++n;
+      if (i.stores_imm_to_env && i.env_disp == tb.pc_disp_) pc = {PcState::Const, i.imm};
+      else if (i.stores_reg_to_env && i.env_disp == tb.pc_disp_) pc = {PcState::Reg, 0};
+      uint64_t next_a = a + i.len;
+      if (i.term == Term::None) { a = next_a; continue; }
+      if (i.term == Term::Cond) {
+        if (a == tb.exit_check_) {  // the exit request is never pending in the modelled runs
+          steps.push_back({Step::Kind::Cond, false, a, 0, 0});
+          a = next_a;
+          continue;
+        }
+        std::optional<Path> nt = walk(next_a, pc);
+        std::optional<Path> tk = walk(i.target, pc);
+        if (enumerate) break;
+        Step s{Step::Kind::Cond, false, a, 0, 0};
+        if (nt && tk) {
+          bool take = better(*tk, *nt);
+          Path chosen = take ? *tk : *nt;
+          // Both directions fit: a data-dependent branch the logs cannot see (alignment or
+          // atomicity check, b.cond to the next pc), unless the exits differ in exactness.
+          if (tk->exact == nt->exact) ++chosen.unobservable;
+          s.taken = take;
+          chosen.steps.insert(chosen.steps.begin(), s);
+          result = with_prefix(chosen);
+        } else if (nt || tk) {
+          s.taken = bool(tk);
+          Path chosen = tk ? *tk : *nt;
+          chosen.steps.insert(chosen.steps.begin(), s);
+          result = with_prefix(chosen);
+        }
+        break;
+      }
+      if (i.term == Term::Jump) {
+        bool goto_tb = i.len == 5 && i.target == next_a && ((a + 1) & 3) == 0 && r.at(next_a).stores_imm_to_env &&
+                       r.at(next_a).env_disp == tb.pc_disp_;
+        if (goto_tb) {
+          const Insn& st = r.at(next_a);
+          const Insn& lea = r.at(next_a + st.len);
+          const Insn& jmp = r.at(next_a + st.len + lea.len);
+          if (lea.lea_rip_rax && (lea.target & 3) < 2 && jmp.term == Term::Jump && !r.contains(jmp.target)) {
+            Exit e;
+            e.kind = Exit::Kind::GotoTb;
+            e.addr = a;
+            e.slot = unsigned(lea.target & 3);
+            e.pc = st.imm;
+            e.stub_insns = 3;
+            result = with_prefix(finish(e, 0));
+            break;
+          }
+        }
+        if (r.contains(i.target)) { a = i.target; continue; }
+        // A jump out of the TB: into the epilogue.
+        if (i.target == tb.pro_.epilogue_ret0) {
+          Exit e;
+          e.kind = Exit::Kind::ExitTb;
+          e.addr = a;
+          if (pc.kind == PcState::Const) e.pc = pc.value;
+          result = with_prefix(finish(e, 0));
+        }
+        break;  // any other jump out (exit request, stub reached sideways) fits nothing
+      }
+      if (i.term == Term::Call || i.term == Term::CallIndirect) {
+        const Insn& after = r.at(next_a);
+        if (after.term == Term::Indirect && after.indirect_via_rax) {
+          Exit e;
+          e.kind = Exit::Kind::GotoPtr;
+          e.addr = a;
+          e.helper = i.target;
+          e.ret = next_a;
+          if (pc.kind == PcState::Const) e.pc = pc.value;
+          ++n;  // the jmp *%rax
+          result = with_prefix(finish(e, 0));
+          break;
+        }
+        if (next_a == tb.exit_request_stub_ || is_exit_request_stub(r, next_a)) {
+          Exit e;
+          e.kind = Exit::Kind::NoReturn;
+          e.addr = a;
+          e.helper = i.target;
+          if (pc.kind == PcState::Const) e.pc = pc.value;
+          result = with_prefix(finish(e, 0));
+          break;
+        }
+        steps.push_back({Step::Kind::Call, false, a, i.target, next_a});
+        ++calls;
+        a = next_a;
+        continue;
+      }
+      break;  // Indirect without a helper call, Ret: not TCG TB code shapes; no path
+    }
+    --depth;
+    return result;
+  }
+};
+
+std::vector<Exit> TbCode::exits() const {
+  std::vector<Exit> all;
+  Search s{*this, std::nullopt, true, &all, {}, 0};
+  s.walk(region_.base(), PcState{});
+  return all;
+}
+
+const Path* TbCode::path_to(std::optional<uint64_t> next_pc) const {
+  auto it = memo_.find(next_pc);
+  if (it != memo_.end()) return it->second.get();
+  if (memo_none_.count(next_pc)) return nullptr;
+  Search s{*this, next_pc, false, nullptr, {}, 0};
+  std::optional<Path> p = s.walk(region_.base(), PcState{});
+  if (!p) {
+    memo_none_[next_pc] = true;
+    return nullptr;
+  }
+  return (memo_[next_pc] = std::make_unique<Path>(std::move(*p))).get();
+}
+
+}  // namespace xtu::hostcode
