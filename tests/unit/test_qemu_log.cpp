@@ -284,24 +284,49 @@ TEST(QemuLog, ExecLineVariants) {
   EXPECT_EQ(r.others[0].first, 5u);
 }
 
-TEST(QemuLog, TextAndFileParsersAgreeAcrossChunkBoundaries) {
-  // ~11 MB: several read chunks, so lines and blocks straddle chunk boundaries.
-  std::string one = slurp(kExcerpt);
+TEST(QemuLog, FileReaderAcrossChunkBoundaries) {
+  // ~10 MB (several read chunks): copies of the excerpt separated by runs of Trace lines whose
+  // every byte matters, so any line damaged at a chunk boundary changes what is parsed.
+  const std::string one = slurp(kExcerpt);
+  const int kCopies = 40, kTraces = 3000;
   std::string big;
-  for (int i = 0; i < 400; ++i) big += one;
+  uint64_t k = 0;
+  for (int c = 0; c < kCopies; ++c) {
+    big += one;
+    for (int i = 0; i < kTraces; ++i, ++k) {
+      char line[128];
+      std::snprintf(line, sizeof line,
+                    "Trace 0: 0x7f%010llx [81009331/%016llx/00000001/00000000] f%llu\n",
+                    static_cast<unsigned long long>(k * 64), static_cast<unsigned long long>(k * 4),
+                    static_cast<unsigned long long>(k));
+      big += line;
+    }
+  }
+  ASSERT_GT(big.size(), 2 * (size_t{4} << 20));
   TempFile f(big);
   Recorder a, b;
   parse_qemu_log(f.path(), a);
   parse_qemu_log_text(big, f.path(), b);
   EXPECT_EQ(a.order, b.order);
-  ASSERT_EQ(a.outs.size(), 7u * 400);
-  ASSERT_EQ(b.outs.size(), a.outs.size());
-  for (size_t i = 0; i < a.outs.size(); ++i) {
-    ASSERT_EQ(a.outs[i].code, b.outs[i].code) << i;
-    ASSERT_EQ(a.outs[i].line, b.outs[i].line) << i;
+  ASSERT_EQ(a.outs.size(), 7u * kCopies);
+  ASSERT_EQ(a.traces.size(), (12u + kTraces) * kCopies);
+  uint64_t line = 0, n = 0;
+  for (int c = 0; c < kCopies; ++c) {
+    for (int i = 0; i < 7; ++i)
+      ASSERT_EQ(a.outs[c * 7 + i].code, a.outs[i].code) << "copy " << c << " block " << i;
+    line += 507;
+    for (int i = 0; i < kTraces; ++i, ++n) {
+      const TraceLine& t = a.traces[(c + 1) * 12 + c * kTraces + i];
+      ASSERT_EQ(t.line, ++line);
+      ASSERT_EQ(t.host, 0x7f0000000000u + n * 64);
+      ASSERT_EQ(t.cs_base, 0x81009331u);
+      ASSERT_EQ(t.pc, n * 4);
+      ASSERT_EQ(t.flags, 1u);
+      ASSERT_EQ(t.cflags, 0u);
+      ASSERT_EQ(t.symbol, "f" + std::to_string(n));
+    }
   }
-  EXPECT_EQ(a.outs.back().line, 399u * 507 + 392);
-  EXPECT_EQ(a.others.back().first, 400u * 507);
+  EXPECT_EQ(a.others.back().first, (kCopies - 1) * (507u + kTraces) + 507);
 }
 
 TEST(QemuLog, LastLineWithoutNewline) {
