@@ -44,9 +44,12 @@ struct JitDump {
 
 // Parse a whole jitdump image. `name` is used in error messages. Throws xtu::FormatError
 // ("NAME:OFFSET: message") on bad magic, byte-swapped (foreign-endian) files, unsupported
-// version, truncated header or record, record sizes that are too small, not a multiple of the
-// alignment the spec allows, or larger than the rest of the file, code_size/nr_entry values that
-// do not fit in their record, and unterminated strings. Never reads outside `bytes`.
+// version, truncated header or record, record sizes that are too small or larger than the rest
+// of the file, code_size/nr_entry values that do not fit in their record, and unterminated
+// strings. Never reads outside `bytes`. OFFSET is that of the header field at fault (magic 0,
+// version 4, total_size 8) or of the record's header for anything inside a record (the field's
+// own offset is then in the message). Records are not aligned (QEMU packs them; the spec
+// requires no alignment); a JIT_CODE_LOAD may carry up to 7 bytes of padding after its code.
 JitDump parse_jitdump(const std::vector<uint8_t>& bytes, const std::string& name);
 JitDump read_jitdump(const std::string& path);
 

@@ -9,6 +9,7 @@
 // contribute bytes the same way.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -28,7 +29,9 @@ struct InBlock {
   std::vector<GuestInsn> insns;
 };
 
-// "  -- guest addr 0x... [+ tb prologue]" marker inside an OUT block.
+// "  -- guest addr 0x... [+ tb prologue]" marker inside an OUT block. QEMU prints one only for
+// a guest instruction whose host code is non-empty (the first one always, with "+ tb
+// prologue"); an instruction that generated no host code has no marker.
 struct HostMark {
   uint64_t guest_pc = 0;
   uint64_t host_addr = 0;  // address of the first host byte after the marker
@@ -42,7 +45,7 @@ struct OutBlock {
   uint32_t size = 0;        // N from "[size=N]"
   std::vector<uint8_t> code;     // every byte printed, contiguous from host_addr (code, slow
                                  // paths, padding and the constant pool)
-  std::vector<HostMark> marks;   // one per guest instruction, in order
+  std::vector<HostMark> marks;   // one per guest instruction with host code, in order
   uint64_t slow_path_addr = 0;   // address after "  -- tb slow paths + alignment", 0 if absent
   uint64_t data_addr = 0;        // address of the first byte after "  data: [size=K]", 0 if absent
 };
@@ -76,8 +79,9 @@ struct LinkLine {
   uint64_t dst_host = 0;
 };
 
-// "Stopped execution of TB chain before HOST [CS_BASE/PC/FLAGS/CFLAGS] SYMBOL" (exec): an exit
-// request interrupted a chain.
+// "Stopped execution of TB chain before HOST [PC] SYMBOL" (exec; QEMU 10 prints only the
+// 16-digit PC in the brackets, the Trace line's "[CS_BASE/PC/FLAGS/CFLAGS]" is accepted too):
+// an exit request interrupted a chain.
 struct ChainStopLine {
   uint64_t line = 0;
   uint64_t host = 0;
@@ -101,9 +105,16 @@ public:
 // xtu::FormatError::at_line("PATH", line, message) on malformed lines inside a block: bad
 // hex, a byte line whose address does not continue the previous one, an OUT/PROLOGUE block
 // whose byte count differs from its "[size=N]", a block cut off by the end of the file, or a
-// Trace/Linking line that does not parse. Lines are read with a length limit (1 MiB); longer
-// lines are an error, not an unbounded allocation.
+// Trace/Linking/Stopped line that does not parse. Lines are read with a length limit (1 MiB);
+// longer lines are an error, not an unbounded allocation. Blocks end at a blank line. Inside
+// an IN block, a line that is not a "0xPC:" instruction line goes to on_other (QEMU's
+// disassembler may complain there) unless it is one that only starts something at the top
+// level (IN:/OUT:/Trace/...), which means the ending blank line is missing: an error. The
+// PROLOGUE/OUT blocks accept nothing but byte lines, markers and the data header.
 void parse_qemu_log(const std::string& path, QemuLogVisitor& visitor);
+
+// Longest accepted line, in bytes, without its newline.
+constexpr size_t kMaxQemuLogLine = size_t{1} << 20;
 
 // Same, from text in memory (for tests); `name` is used in error messages.
 void parse_qemu_log_text(const std::string& text, const std::string& name, QemuLogVisitor& visitor);
