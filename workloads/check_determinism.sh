@@ -74,12 +74,14 @@ run_case() {
   esac
   pid=$!
   wait "$pid" || rc=$?
-  # -perfmap writes /tmp/perf-<qemu pid>.map; in file/null mode the subshell exec'd env,
-  # which exec'd qemu, so $pid is qemu's pid.  In pipe mode find it in the log name instead.
-  rm -f "/tmp/perf-$pid.map"
-  if [[ $mode == pipe ]]; then
-    rm -f $(ls -1 "$cwd" 2>/dev/null | sed -n 's/^jit-\([0-9]*\)\.dump$/\/tmp\/perf-\1.map/p')
-  fi
+  # -jitdump writes jit-<qemu pid>.dump into the working directory and -perfmap writes
+  # /tmp/perf-<qemu pid>.map, which QEMU leaves behind: remove exactly that one.
+  local dump
+  for dump in "$cwd"/jit-*.dump; do
+    [[ -e $dump ]] || continue
+    dump=${dump##*/jit-}
+    rm -f "/tmp/perf-${dump%.dump}.map"
+  done
   if [[ $rc -ne 0 ]]; then
     echo "  $case: exit status $rc" >&2
     return 1
