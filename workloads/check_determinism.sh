@@ -127,7 +127,7 @@ for e in "${entries[@]}"; do
       echo "  $cname: identical ($n TB executions)"
     else
       m=$(wc -l < "$work/$name.$cname.pcs")
-      first=$(cmp "$work/$name.base.pcs" "$work/$name.$cname.pcs" 2>&1 | sed -n 's/.*line \([0-9]*\).*/\1/p')
+      first=$(cmp "$work/$name.base.pcs" "$work/$name.$cname.pcs" 2>&1 | sed -n 's/.*line \([0-9]*\).*/\1/p' || true)
       echo "  $cname: DIFFERENT ($n vs $m TB executions, first difference at TB execution ${first:-?})"
       fail=1
     fi
