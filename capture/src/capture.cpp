@@ -52,7 +52,7 @@ public:
     t.host_addr = o.host_addr;
     t.code = o.code;
     t.marks = o.marks;
-    t.data_addr = o.data_addr;
+    t.code_end = o.slow_path_addr ? o.slow_path_addr : o.data_addr ? o.data_addr : o.host_addr + o.code.size();
     t.guest = last_in_.insns;  // a failed attempt before a flush leaves an IN without OUT: the last IN wins
     t.symbol = last_in_.symbol;
     t.log_line = o.line;
@@ -260,7 +260,7 @@ ProcessResult capture_process(const CaptureOptions& o, const std::vector<std::st
       if (k >= pm.size()) throw std::runtime_error(pr.perfmap + ": ends before TB " + hex(tb->host_addr));
       const qemu::PerfMapEntry& e = pm[k++];
       if (qemu::guest_pc_from_symbol(e.name) != m.guest_pc || e.start != tb->host_addr + m.host_offset ||
-          (m.host_size && e.size != m.host_size && e.start + e.size != tb->host_addr + tb->code.size()))
+          e.size != m.host_size)
         throw std::runtime_error(pr.perfmap + ":line " + std::to_string(e.line) + ": '" + e.name + "' at " + hex(e.start) +
                                  " size " + hex(e.size) + " differs from the log's range for pc " + hex(m.guest_pc) +
                                  " in TB " + hex(tb->host_addr));

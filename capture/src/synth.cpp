@@ -30,9 +30,10 @@ void OpRecorder::translate(const Translation& tb) {
   t.cflags = tb.cflags;
   t.code = tb.code;
   // Host range of each guest instruction: from its "-- guest addr" mark to the next mark; the
-  // last one runs to the constant pool (or the end). Instructions whose host code is empty have
-  // no mark: they get an empty range where the next instruction starts.
-  uint64_t end = tb.data_addr ? tb.data_addr : tb.host_addr + tb.code.size();
+  // last one runs to the slow paths / constant pool (or the end), as QEMU's perf map says.
+  // Instructions whose host code is empty have no mark: they get an empty range where the next
+  // instruction starts.
+  uint64_t end = tb.code_end;
   size_t m = 0;
   for (size_t g = 0; g < tb.guest.size(); ++g) {
     ev::InsnMap im;

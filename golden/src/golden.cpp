@@ -204,9 +204,16 @@ Stats run(const std::string& dir, GuestTraceWriter& out, const Options& opt) {
     pt_insn_get_offset(dec, &off);
     return off;
   };
+  // DBT events only happen while tracing is off: each sits at the end of a TIP.PGD (or at an
+  // OVF), where the next packet starts. libipt has decoded one packet ahead of the one it
+  // delivers, so when it reports the TIP.PGE (or OVF, or a synchronisation) that ends such a
+  // window, its offset lies past the packet that follows: apply what lies strictly before it.
+  // Applying at the earlier TIP.PGE inside a TB (a helper returning) would be too early when the
+  // following TIP.PGD exits to C: the offset then equals that window's start and is excluded.
   auto apply_events = [&]() {
     uint64_t off = offset();
-    for (Space& s : d.spaces) s.apply_until(off, st);
+    if (off == 0) return;
+    for (Space& s : d.spaces) s.apply_until(off - 1, st);
   };
   auto gap = [&]() { out.gap(); ++st.gaps; };
 
@@ -215,16 +222,16 @@ Stats run(const std::string& dir, GuestTraceWriter& out, const Options& opt) {
     uint64_t sync = 0;
     pt_insn_get_sync_offset(dec, &sync);
     if (sync > 0) gap();  // bytes before the first PSB could not be decoded
+    apply_events();
   }
   d.set_context();
-  uint64_t last_off = offset(), stalled = 0;
-  // Guest instructions already written for the current TB execution (insn mode): the host offset
-  // of the last guest instruction written, so a jump back into the TB does not repeat it.
+  uint64_t last_off = offset(), since_check = 0, stalled = 0;
   while (status != -pte_eos) {
     if (status < 0) {
       ++st.decode_errors;
       gap();
       status = pt_insn_sync_forward(dec);
+      if (status >= 0) apply_events();
       d.set_context();
       continue;
     }
@@ -234,9 +241,15 @@ Stats run(const std::string& dir, GuestTraceWriter& out, const Options& opt) {
       status = pt_insn_event(dec, &ev, sizeof ev);
       if (status < 0) { failed = true; break; }
       switch (ev.type) {
+        case ptev_enabled:
+          // Tracing (re)starts: the DBT acted while it was off (events sit between the
+          // TIP.PGD and this TIP.PGE); libipt has read past this packet already.
+          apply_events();
+          break;
         case ptev_overflow:
           ++st.overflows;
           gap();
+          apply_events();
           break;
         case ptev_paging:
         case ptev_async_paging:
@@ -260,17 +273,20 @@ Stats run(const std::string& dir, GuestTraceWriter& out, const Options& opt) {
     }
     if (failed) continue;
     if (status & pts_eos) break;
-    apply_events();
     pt_insn insn;
     status = pt_insn_next(dec, &insn, sizeof insn);
     if (status < 0) continue;
     ++st.host_insns;
-    uint64_t off = offset();
-    if (off != last_off) { last_off = off; stalled = 0; }
-    else if (++stalled > opt.stall_limit) {
-      // Walking code without consuming trace: garbage steered the decoder into a loop.
-      status = -pte_internal;
-      continue;
+    if (++since_check == 4096) {
+      // Walking code without consuming trace means garbage steered the decoder into a loop.
+      since_check = 0;
+      uint64_t off = offset();
+      stalled = off == last_off ? stalled + 4096 : 0;
+      last_off = off;
+      if (stalled > opt.stall_limit) {
+        status = -pte_internal;
+        continue;
+      }
     }
     if (!d.current || !d.current->main) {
       ++st.other_context_insns;

@@ -38,7 +38,8 @@ struct Translation {
   uint64_t host_addr = 0;
   std::vector<uint8_t> code;           // every byte QEMU printed (code, slow paths, constant pool)
   std::vector<qemu::HostMark> marks;   // guest instruction boundaries
-  uint64_t data_addr = 0;              // start of the constant pool, 0 if none
+  uint64_t code_end = 0;               // end of the guest instructions' code: the slow paths or the
+                                       // constant pool start there (QEMU's jitdump/perf map stop there too)
   std::vector<qemu::GuestInsn> guest;  // from the matching IN block
   std::string symbol;
   uint64_t log_line = 0;
