@@ -270,6 +270,9 @@ void PtWriter::end_loss(bool enabled, uint64_t ip) {
   emit(o, Pkt::ovf);
   ++stats_.overflows;
   last_cyc_cycles_ = cycles_;  // the cycle counter restarts at OVF
+  // The SDM lets the next IP be compressed against the last IP written before the overflow, but
+  // libipt (2.0.5) resets its last IP at OVF: send the next IP in full so both decode it.
+  have_last_ip_ = false;
   if (enabled) emit_ip(Pkt::fup, ip, false);
 }
 

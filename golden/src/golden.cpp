@@ -204,16 +204,42 @@ Stats run(const std::string& dir, GuestTraceWriter& out, const Options& opt) {
     pt_insn_get_offset(dec, &off);
     return off;
   };
-  // DBT events only happen while tracing is off: each sits at the end of a TIP.PGD (or at an
-  // OVF), where the next packet starts. libipt has decoded one packet ahead of the one it
-  // delivers, so when it reports the TIP.PGE (or OVF, or a synchronisation) that ends such a
-  // window, its offset lies past the packet that follows: apply what lies strictly before it.
-  // Applying at the earlier TIP.PGE inside a TB (a helper returning) would be too early when the
-  // following TIP.PGD exits to C: the offset then equals that window's start and is excluded.
-  auto apply_events = [&]() {
-    uint64_t off = offset();
-    if (off == 0) return;
-    for (Space& s : d.spaces) s.apply_until(off - 1, st);
+  // DBT events happen while tracing is off (after a TIP.PGD, or inside an OVF loss) and apply
+  // to packets from their offset on, so code walked after the TIP.PGE or OVF that ends such a
+  // window must see them. libipt decodes ahead of the instruction flow (its position is past the
+  // next event packet and any timing packets), so the offset of the packet behind a delivered
+  // enable/overflow event is taken from a packet-level pass: the last TIP.PGE or OVF that starts
+  // before the decoder's position.
+  std::vector<uint64_t> enable_points;
+  {
+    pt_packet_decoder* pd = pt_pkt_alloc_decoder(&cfg);
+    if (!pd) throw std::runtime_error("pt_pkt_alloc_decoder failed");
+    int ps = pt_pkt_sync_forward(pd);
+    while (ps >= 0 || ps == -pte_bad_opc || ps == -pte_bad_packet) {
+      if (ps < 0) {
+        if ((ps = pt_pkt_sync_forward(pd)) < 0) break;
+      }
+      uint64_t at = 0;
+      pt_pkt_get_offset(pd, &at);
+      pt_packet pkt;
+      ps = pt_pkt_next(pd, &pkt, sizeof pkt);
+      if (ps >= 0 && (pkt.type == ppt_tip_pge || pkt.type == ppt_ovf)) enable_points.push_back(at);
+      if (ps == -pte_eos) break;
+    }
+    pt_pkt_free_decoder(pd);
+  }
+  auto apply_through = [&](uint64_t limit) {
+    for (Space& s : d.spaces) s.apply_until(limit, st);
+  };
+  auto apply_at_enable = [&]() {
+    uint64_t pos = offset();
+    auto it = std::lower_bound(enable_points.begin(), enable_points.end(), pos);
+    if (it != enable_points.begin()) apply_through(*std::prev(it));
+  };
+  auto apply_at_sync = [&]() {
+    uint64_t sync = 0;
+    pt_insn_get_sync_offset(dec, &sync);
+    apply_through(sync);
   };
   auto gap = [&]() { out.gap(); ++st.gaps; };
 
@@ -222,7 +248,7 @@ Stats run(const std::string& dir, GuestTraceWriter& out, const Options& opt) {
     uint64_t sync = 0;
     pt_insn_get_sync_offset(dec, &sync);
     if (sync > 0) gap();  // bytes before the first PSB could not be decoded
-    apply_events();
+    apply_at_sync();
   }
   d.set_context();
   uint64_t last_off = offset(), since_check = 0, stalled = 0;
@@ -231,7 +257,7 @@ Stats run(const std::string& dir, GuestTraceWriter& out, const Options& opt) {
       ++st.decode_errors;
       gap();
       status = pt_insn_sync_forward(dec);
-      if (status >= 0) apply_events();
+      if (status >= 0) apply_at_sync();
       d.set_context();
       continue;
     }
@@ -242,14 +268,12 @@ Stats run(const std::string& dir, GuestTraceWriter& out, const Options& opt) {
       if (status < 0) { failed = true; break; }
       switch (ev.type) {
         case ptev_enabled:
-          // Tracing (re)starts: the DBT acted while it was off (events sit between the
-          // TIP.PGD and this TIP.PGE); libipt has read past this packet already.
-          apply_events();
+          if (!ev.status_update) apply_at_enable();
           break;
         case ptev_overflow:
           ++st.overflows;
           gap();
-          apply_events();
+          apply_at_enable();
           break;
         case ptev_paging:
         case ptev_async_paging:

@@ -12,7 +12,8 @@
 //   - PSB+ (PSB, TSC, TMA, CBR, PIP, VMCS, MODE.Exec + FUP when PacketEn, PSBEND) when
 //     psb_period bytes have been written since the last one, at the next instruction boundary;
 //   - MTC when the crystal clock crosses a 2^mtc_freq boundary, CYC before CYC-eligible packets;
-//   - OVF: a loss window drops every packet; at its end OVF, then FUP(ip) if PacketEn.
+//   - OVF: a loss window drops every packet; at its end OVF, then FUP(ip) if PacketEn; the first
+//     IP after an OVF is sent uncompressed (libipt resets its last IP there).
 // The writer also counts packets by type.
 #pragma once
 
