@@ -179,7 +179,9 @@ ProcessResult capture_process(const CaptureOptions& o, const std::vector<std::st
   TracedLog log(traced_log);
   qemu::parse_qemu_log(traced_log, log);
   log.finish();
-  if (!log.prologue) throw std::runtime_error(traced_log + ": no PROLOGUE block");
+  if (!log.prologue)
+    throw std::runtime_error(label + "QEMU did not run the program (exit code " + std::to_string(traced.exit_code) +
+                             "; no code was translated)");
   if (log.chain_stops)
     throw std::runtime_error(traced_log + ": " + std::to_string(log.chain_stops) +
                              " 'Stopped execution of TB chain' lines: exit requests are not modelled");
@@ -311,6 +313,8 @@ CaptureReport run_capture(const CaptureOptions& o) {
   auto t0 = std::chrono::steady_clock::now();
   if (o.argv.empty()) throw std::invalid_argument("no guest program given");
   if (o.out_dir.empty()) throw std::invalid_argument("no output directory given");
+  for (const std::vector<std::string>* a : {&o.argv, &o.other_argv})
+    if (!a->empty() && !fs::is_regular_file(a->front())) throw std::runtime_error("no such guest program: " + a->front());
   fs::create_directories(o.out_dir);
   std::string dir = fs::absolute(o.out_dir).string();
   for (const char* f : {"trace.pt", "events.xtev", "guest.txt", "bundle.json"}) fs::remove(dir + "/" + f);
