@@ -302,7 +302,11 @@ nlohmann::json pt_stats_json(const PtStats& s) {
 }
 
 nlohmann::json replay_json(const ReplayStats& r) {
-  return {{"executions", r.executions}, {"translations", r.translations}, {"flushes", r.flushes}, {"links", r.links},
+  std::vector<std::pair<uint64_t, uint64_t>> top(r.unobservable_by_pc.begin(), r.unobservable_by_pc.end());
+  std::sort(top.begin(), top.end(), [](const auto& a, const auto& b) { return a.second > b.second; });
+  nlohmann::json unob = nlohmann::json::array();
+  for (size_t i = 0; i < top.size() && i < 10; ++i) unob.push_back({{"pc", hex(top[i].first)}, {"branches", top[i].second}});
+  return {{"unobservable_top_tbs", unob}, {"executions", r.executions}, {"translations", r.translations}, {"flushes", r.flushes}, {"links", r.links},
           {"linked", r.linked}, {"to_c", r.to_c}, {"lookup_hit", r.lookup_hit}, {"lookup_miss", r.lookup_miss},
           {"noreturn", r.noreturn}, {"unobservable_branches", r.unobservable_branches}, {"host_insns", r.host_insns}};
 }

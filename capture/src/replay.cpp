@@ -92,6 +92,7 @@ void Replay::run(const std::vector<Executed>& executed, ReplaySink& sink) {
                                " (" + describe_id(cur->id) + ", log line " + std::to_string(cur->log_line) +
                                ") leads to " + (last ? std::string("the end of the run") : "pc " + hex(*next_pc)));
     stats_.unobservable_branches += path->unobservable;
+    if (path->unobservable) stats_.unobservable_by_pc[cur->id.pc] += path->unobservable;
     stats_.host_insns += path->insns;
     if (last) {
       sink.run_tb(*cur, *path, path->exit.kind == hostcode::Exit::Kind::NoReturn ? Transition::NoReturn : Transition::End,

@@ -10,6 +10,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -87,6 +88,7 @@ struct ReplayStats {
   uint64_t executions = 0, translations = 0, flushes = 0, links = 0;
   uint64_t linked = 0, to_c = 0, lookup_hit = 0, lookup_miss = 0, noreturn = 0;
   uint64_t unobservable_branches = 0;  // data-dependent host branches decided by the fast-path rule
+  std::map<uint64_t, uint64_t> unobservable_by_pc;  // guest pc of the TB -> such branches taken
   uint64_t host_insns = 0;             // host instructions executed inside TBs
 };
 

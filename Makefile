@@ -1,0 +1,33 @@
+# Entry points. Each one installs what it needs (tools/install-deps.sh, idempotent), configures a
+# Release build in $(BUILD) and builds it.
+BUILD ?= build
+JOBS ?= $(shell nproc)
+
+.PHONY: all deps configure build demo test bench clean
+
+all: build
+
+deps:
+	tools/install-deps.sh
+
+configure: deps
+	cmake -S . -B $(BUILD) -G Ninja -DCMAKE_BUILD_TYPE=Release
+
+build: configure
+	cmake --build $(BUILD) -j $(JOBS)
+
+# The main job: a real QEMU run of a bundled workload captured, decoded by the golden model and
+# checked against QEMU's own ground truth (results in $(BUILD)/demo/).
+demo: build
+	cd $(BUILD) && ./bin/xtu demo --out demo
+
+# Every test: unit tests and end-to-end tests on live QEMU captures.
+test: build
+	ctest --test-dir $(BUILD) --output-on-failure -j $(JOBS)
+
+# Measurements for docs/benchmarks.md.
+bench: build
+	python3 bench/capture_golden.py $(BUILD)
+
+clean:
+	rm -rf $(BUILD)
