@@ -20,17 +20,12 @@
 #include "xtu/capture/qemu_runner.hpp"
 #include "xtu/formats/error.hpp"
 #include "xtu/formats/guest_trace.hpp"
+#include "xtu/formats/hex.hpp"
 
 namespace fs = std::filesystem;
 
 namespace xtu::capture {
 namespace {
-
-std::string hex(uint64_t v) {
-  char b[24];
-  std::snprintf(b, sizeof b, "0x%" PRIx64, v);
-  return b;
-}
 
 // Everything the traced run's log says, bound together: translations (OUT + its IN + its TB
 // identity from the Trace that follows), the prologue, and the exec lines in order.

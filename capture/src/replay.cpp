@@ -3,15 +3,10 @@
 #include <cinttypes>
 #include <cstdio>
 #include <stdexcept>
+#include "xtu/formats/hex.hpp"
 
 namespace xtu::capture {
 namespace {
-
-std::string hex(uint64_t v) {
-  char b[24];
-  std::snprintf(b, sizeof b, "0x%" PRIx64, v);
-  return b;
-}
 
 std::string describe_id(const TbId& id) {
   return "pc " + hex(id.pc) + " cs_base " + hex(id.cs_base) + " flags " + hex(id.flags);

@@ -4,15 +4,13 @@
 #include <cstring>
 
 #include "xtu/formats/byte_reader.hpp"
+#include "xtu/formats/hex.hpp"
 #include "xtu/formats/error.hpp"
 
 namespace xtu {
 
 std::string to_text(const GuestRecord& r) {
-  if (r.kind == GuestRecord::Kind::Gap) return "gap";
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "0x%" PRIx64, r.pc);
-  return buf;
+  return r.kind == GuestRecord::Kind::Gap ? "gap" : hex(r.pc);
 }
 
 GuestTraceWriter::GuestTraceWriter(std::FILE* out) : out_(out) {
