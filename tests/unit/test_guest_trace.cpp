@@ -253,7 +253,10 @@ TEST(CompareGuestTraces, ActualLonger) {
   EXPECT_FALSE(d.equal);
   EXPECT_EQ(d.index, 1u);
   EXPECT_NE(d.message.find("expected <end>, got gap"), std::string::npos) << d.message;
-  EXPECT_TRUE(xtu::compare_guest_traces({}, {B(7)}).index == 0 && !xtu::compare_guest_traces({}, {B(7)}).equal);
+  xtu::TraceDiff from_empty = xtu::compare_guest_traces({}, {B(7)});
+  EXPECT_FALSE(from_empty.equal);
+  EXPECT_EQ(from_empty.index, 0u);
+  EXPECT_EQ(from_empty.message, "first difference at record 0: expected <end>, got 0x7 (expected 0 records, got 1)");
 }
 
 }  // namespace
