@@ -49,6 +49,8 @@ PtWriter::PtWriter(const PtConfig& config, const PtContext& context, uint64_t pa
   enc_ = pt_alloc_encoder(&c);
   if (!enc_) throw std::runtime_error("pt_alloc_encoder failed");
   out_.reserve(1 << 20);
+  // MTC periods are counted from the crystal clock at the start, not from the first advance().
+  last_mtc_ = (tsc() * cfg_.cpuid_15_eax / cfg_.cpuid_15_ebx) >> cfg_.mtc_freq;
 }
 
 PtWriter::~PtWriter() { pt_free_encoder(enc_); }
@@ -281,7 +283,6 @@ void PtWriter::advance(uint64_t core_cycles) {
   if (!cfg_.mtc) return;
   uint64_t ctc_ticks = tsc() * cfg_.cpuid_15_eax / cfg_.cpuid_15_ebx;
   uint64_t period = ctc_ticks >> cfg_.mtc_freq;
-  if (last_mtc_ == 0) last_mtc_ = period;
   while (last_mtc_ < period) {
     ++last_mtc_;
     Packet m;

@@ -52,21 +52,25 @@ Body decode_payload(Type type, ByteReader& r) {
     case Type::Process: {
       Process p;
       p.cr3 = r.u64("process cr3"); p.vmcs = r.u64("process vmcs");
-      p.code_base = r.u64("process code_base"); p.code_size = r.u64("process code_size");
+      p.code_base = r.u64("process code_base");
+      size_t size_pos = r.pos();
+      p.code_size = r.u64("process code_size");
+      if (p.code_base + p.code_size < p.code_base) r.fail_at(size_pos, "process code range wraps around");
       p.pid = r.u32("process pid");
+      size_t flags_pos = r.pos();
       uint32_t fl = r.u32("process flags");
-      if (fl & ~1u) r.fail("process flags has unknown bits set");
+      if (fl & ~1u) r.fail_at(flags_pos, "process flags has unknown bits set");
       p.non_root = fl & 1u;
       p.name = r.cstring(r.remaining(), "process name");
-      if (p.code_base + p.code_size < p.code_base) r.fail("process code range wraps around");
       return p;
     }
     case Type::Code: {
       Code c;
       c.host_addr = r.u64("code host_addr");
       uint32_t n = r.u32("code size");
+      size_t kind_pos = r.pos();
       uint32_t kind = r.u32("code kind");
-      if (kind != 1 && kind != 2) r.fail("code kind " + std::to_string(kind) + " unknown");
+      if (kind != 1 && kind != 2) r.fail_at(kind_pos, "code kind " + std::to_string(kind) + " unknown");
       c.kind = static_cast<CodeKind>(kind);
       c.bytes = r.bytes(n, "code bytes");
       return c;
@@ -81,6 +85,7 @@ Body decode_payload(Type type, ByteReader& r) {
       if (n == 0) r.fail_at(n_pos, "tb has no guest instructions");
       if (uint64_t(n) * 16 > r.remaining()) r.fail_at(n_pos, "tb insn count " + std::to_string(n) + " overruns its record");
       t.insns.resize(n);
+      size_t insns_pos = r.pos();
       for (InsnMap& m : t.insns) {
         size_t at = r.pos();
         m.guest_pc = r.u64("insn guest_pc"); m.host_offset = r.u32("insn host_offset"); m.host_size = r.u32("insn host_size");
@@ -88,7 +93,7 @@ Body decode_payload(Type type, ByteReader& r) {
           r.fail_at(at, "insn host range [" + std::to_string(m.host_offset) + ", +" +
                             std::to_string(m.host_size) + ") is outside the TB's " + std::to_string(code_size) + " code bytes");
       }
-      if (t.insns[0].guest_pc != t.guest_pc) r.fail("first insn pc differs from the tb's guest_pc");
+      if (t.insns[0].guest_pc != t.guest_pc) r.fail_at(insns_pos, "first insn pc differs from the tb's guest_pc");
       t.code = r.bytes(code_size, "tb code");
       return t;
     }
