@@ -164,7 +164,11 @@ Writer::Writer(const std::string& path) : path_(path) {
   std::memcpy(hdr + 8, &kVersionMajor, 2);
   std::memcpy(hdr + 10, &kVersionMinor, 2);
   std::memcpy(hdr + 12, &kFileHeaderSize, 4);
-  if (std::fwrite(hdr, 1, sizeof hdr, file_) != sizeof hdr) throw std::runtime_error(path + ": write failed");
+  if (std::fwrite(hdr, 1, sizeof hdr, file_) != sizeof hdr) {
+    std::fclose(file_);
+    file_ = nullptr;
+    throw std::runtime_error(path + ": write failed");
+  }
 }
 
 Writer::~Writer() {
