@@ -377,4 +377,77 @@ const Path* TbCode::path_to(std::optional<uint64_t> next_pc) const {
   return (memo_[next_pc] = std::make_unique<Path>(std::move(*p))).get();
 }
 
+// ---------------------------------------------------------------------------------------------
+// Transfer classification
+
+const char* transfer_kind_name(Transfer::Kind k) {
+  switch (k) {
+    case Transfer::Kind::Cond: return "cond";
+    case Transfer::Kind::Jump: return "jump";
+    case Transfer::Kind::GotoTb: return "goto_tb";
+    case Transfer::Kind::GotoPtr: return "goto_ptr";
+    case Transfer::Kind::Call: return "call";
+    case Transfer::Kind::NoReturn: return "noreturn";
+    case Transfer::Kind::ExitTb: return "exit_tb";
+    case Transfer::Kind::ExitJump: return "exit_jump";
+    case Transfer::Kind::Indirect: return "indirect";
+    case Transfer::Kind::Ret: return "ret";
+    case Transfer::Kind::Invalid: return "invalid";
+  }
+  return "?";
+}
+
+Transfer classify_transfer(const Region& r, uint64_t addr, int32_t pc_disp, const Prologue& pro,
+                           uint64_t exit_request_stub) {
+  Transfer t;
+  t.addr = addr;
+  const Insn& i = r.at(addr);
+  uint64_t next = addr + i.len;
+  switch (i.term) {
+    case Term::Cond:
+      t.kind = Transfer::Kind::Cond;
+      t.target = i.target;
+      t.next = next;
+      return t;
+    case Term::Jump: {
+      t.target = i.target;
+      if (i.len == 5 && i.target == next && ((addr + 1) & 3) == 0) {
+        const Insn& st = r.at(next);
+        if (st.stores_imm_to_env && st.env_disp == pc_disp) {
+          const Insn& lea = r.at(next + st.len);
+          const Insn& jmp = r.at(next + st.len + lea.len);
+          if (lea.lea_rip_rax && (lea.target & 3) < 2 && jmp.term == Term::Jump && !r.contains(jmp.target)) {
+            t.kind = Transfer::Kind::GotoTb;
+            t.slot = unsigned(lea.target & 3);
+            t.stored_pc = st.imm;
+            return t;
+          }
+        }
+      }
+      if (r.contains(i.target)) t.kind = Transfer::Kind::Jump;
+      else if (i.target == pro.epilogue_ret0) t.kind = Transfer::Kind::ExitTb;
+      else t.kind = Transfer::Kind::ExitJump;
+      return t;
+    }
+    case Term::Call:
+    case Term::CallIndirect: {
+      t.target = i.target;
+      t.next = next;
+      const Insn& after = r.at(next);
+      if (after.term == Term::Indirect && after.indirect_via_rax) t.kind = Transfer::Kind::GotoPtr;
+      else if (next == exit_request_stub || is_exit_request_stub(r, next)) t.kind = Transfer::Kind::NoReturn;
+      else t.kind = Transfer::Kind::Call;
+      return t;
+    }
+    case Term::Indirect:
+      t.kind = Transfer::Kind::Indirect;
+      return t;
+    case Term::Ret:
+      t.kind = Transfer::Kind::Ret;
+      return t;
+    default:
+      return t;
+  }
+}
+
 }  // namespace xtu::hostcode

@@ -153,6 +153,35 @@ private:
   mutable std::map<std::optional<uint64_t>, bool> memo_none_;
 };
 
+// One host control transfer, classified by TCG shape: what a walker over the code must do there.
+struct Transfer {
+  enum class Kind : uint8_t {
+    Cond,       // jcc: taken -> target, not taken -> next
+    Jump,       // direct jmp inside the region to target
+    GotoTb,     // patchable goto_tb jump of slot `slot`; stored_pc from its stub
+    GotoPtr,    // call helper_lookup_tb_ptr; jmp *%rax (next = the jmp, the return address)
+    Call,       // call of a helper that returns to next
+    NoReturn,   // call of a helper that does not return (followed by the exit-request stub)
+    ExitTb,     // jmp to the epilogue entry that zeroes %eax (exit_tb(0))
+    ExitJump,   // any other jmp out of the region (a stub's jump to the epilogue)
+    Indirect,   // jmp *reg/mem not preceded by a call (the prologue's dispatch)
+    Ret,        // ret (the epilogue)
+    Invalid,    // undecodable, or running off the region
+  };
+  Kind kind = Kind::Invalid;
+  uint64_t addr = 0;      // the transfer instruction (GotoPtr: the call)
+  uint64_t target = 0;    // Cond/Jump/ExitTb/ExitJump: destination; Call/GotoPtr/NoReturn: helper
+  uint64_t next = 0;      // Cond: fall-through; Call/GotoPtr: return address
+  unsigned slot = 0;      // GotoTb
+  std::optional<uint64_t> stored_pc;  // GotoTb: the guest pc its stub stores
+};
+const char* transfer_kind_name(Transfer::Kind k);
+
+// Classify the instruction at `addr` (which must be a control transfer, else Invalid) inside
+// `r`. `exit_request_stub` is the TB's exit-request stub (0 if unknown: detected by shape).
+Transfer classify_transfer(const Region& r, uint64_t addr, int32_t pc_env_disp, const Prologue& prologue,
+                           uint64_t exit_request_stub);
+
 // The pc's offset in CPUArchState, learnt from a goto_tb stub (`movq $pc, D(%rbp)` right after
 // the patchable jump) or, in code without goto_tb, from the store before a goto_ptr call.
 std::optional<int32_t> find_pc_env_disp(uint64_t host_addr, const std::vector<uint8_t>& code);
