@@ -41,29 +41,24 @@ void FlowReference::apply_until(uint64_t offset) {
 
 void FlowReference::drain(const WalkPacket* p) {
   for (uint64_t guard = 0; guard < (1u << 20); ++guard) {
-    WalkerCore::Action a = walker_.step(p);
+    WalkerCore::Step st = walker_.step(p);
     if (walker_.has_output()) {
       WalkOut o = walker_.take_output();
       if (o.kind == WalkOut::Kind::Block) ++stats_.blocks;
       if (o.kind == WalkOut::Kind::Gap) ++stats_.gaps;
       out_.push_back(o);
     }
-    switch (a) {
-      case WalkerCore::Action::ConsumedPacket:
-        p = nullptr;
-        continue;
-      case WalkerCore::Action::NeedPacket:
-        return;
-      case WalkerCore::Action::NeedLookup: {
-        ++stats_.lookups;
-        auto it = table_.find(walker_.lookup_addr());
-        if (it == table_.end()) ++stats_.lookup_misses;
-        walker_.answer_lookup(it == table_.end() ? nullptr : &it->second);
-        continue;
-      }
-      default:
-        continue;
+    if (st.consumed) p = nullptr;
+    if (st.need_lookup) {
+      ++stats_.lookups;
+      auto it = table_.find(walker_.lookup_addr());
+      if (it == table_.end()) ++stats_.lookup_misses;
+      walker_.answer_lookup(it == table_.end() ? nullptr : &it->second);
+      if (walker_.has_output()) out_.push_back(walker_.take_output()), ++stats_.gaps;
+      continue;
     }
+    if (st.need_packet) return;
+    if (st.idle()) throw std::runtime_error("walker stalled: " + walker_.last_error());
   }
   throw std::runtime_error("walker made no progress (loop in the descriptors)");
 }

@@ -38,13 +38,13 @@ bool WalkerCore::in_context() const {
   return cr3_ == cfg_.target_cr3 && (cfg_.target_vmcs == 0 || vmcs_ == cfg_.target_vmcs);
 }
 
-WalkerCore::Action WalkerCore::emit(WalkOut::Kind k, uint64_t value, uint16_t icount, uint8_t flags) {
+void WalkerCore::emit(Step& s, WalkOut::Kind k, uint64_t value, uint16_t icount, uint8_t flags) {
   has_out_ = true;
   out_ = WalkOut{k, value, icount, flags};
-  return Action::Emitted;
+  s.emitted = true;
 }
 
-WalkerCore::Action WalkerCore::error(const std::string& why, uint64_t offset, bool consumed) {
+void WalkerCore::error(Step& s, const std::string& why, uint64_t offset) {
   ++errors_;
   last_error_ = why + " at trace offset " + std::to_string(offset);
   mode_ = Mode::Unsynced;
@@ -52,33 +52,27 @@ WalkerCore::Action WalkerCore::error(const std::string& why, uint64_t offset, bo
   tnt_bits_ = 0;
   have_line_ = false;
   entry_pending_ = false;
-  emit(WalkOut::Kind::Gap, offset, 0, kGapDecode);
-  return consumed ? Action::ConsumedPacket : Action::Emitted;
+  emit(s, WalkOut::Kind::Gap, offset, 0, kGapDecode);
 }
 
-WalkerCore::Action WalkerCore::request_lookup(uint64_t addr, Mode after) {
+void WalkerCore::request_lookup(Step& s, uint64_t addr) {
   lookup_addr_ = addr;
-  after_lookup_ = after;
   mode_ = Mode::LookupPending;
-  return Action::ConsumedPacket;
-}
-
-WalkerCore::Action WalkerCore::enter_line() {
-  node_ = 0;
-  mode_ = Mode::Node;
-  entry_pending_ = line_.tb;  // reported at the next step, once the next packet is known
-  return Action::Advanced;
+  s.need_lookup = true;
 }
 
 void WalkerCore::answer_lookup(const WalkLine* line) {
   if (mode_ != Mode::LookupPending) return;
   if (!line) {
-    error("no entry point at " + hex(lookup_addr_), lookup_addr_, false);
+    Step s;
+    error(s, "no entry point at " + hex(lookup_addr_), lookup_addr_);
     return;
   }
   line_ = *line;
   have_line_ = true;
-  enter_line();
+  node_ = 0;
+  mode_ = Mode::Node;
+  entry_pending_ = line_.tb;  // reported once the next packet is known
 }
 
 void WalkerCore::update_links(uint64_t host, const uint64_t link[2]) {
@@ -97,82 +91,126 @@ void WalkerCore::drop_line() {
   have_line_ = false;
 }
 
-WalkerCore::Action WalkerCore::step(const WalkPacket* pkt) {
-  if (has_out_) return Action::Blocked;
-  if (mode_ == Mode::LookupPending) return Action::NeedLookup;
-
-  // Follow a node when no packet is needed for it. Once the TNT bits are used up, an OVF or a
-  // decoder error waiting as the next packet comes first (libipt handles such asynchronous
-  // events as soon as its TNT cache is empty, before the next instruction); and a node that
-  // moves without a packet (a linked goto_tb) is only followed once the next packet is known,
-  // so the outcome never depends on how far ahead the decoder is.
+WalkerCore::Step WalkerCore::step(const WalkPacket* pkt) {
+  Step s;
+  if (has_out_) {
+    s.blocked = true;
+    return s;
+  }
+  if (mode_ == Mode::LookupPending) {
+    s.need_lookup = true;
+    return s;
+  }
+  // Once the TNT bits are used up, an OVF or a decoder error waiting as the next packet comes
+  // first: libipt handles such asynchronous events as soon as its TNT cache is empty, before the
+  // next instruction.
   bool async_next = pkt && (pkt->kind == WalkPacket::Kind::Ovf || pkt->kind == WalkPacket::Kind::Error);
   if (mode_ == Mode::Node && !(tnt_count_ == 0 && async_next)) {
     if (entry_pending_) {
-      // The TB's first instruction is reached: a guest block (libipt reports it only if no OVF
-      // or error is pending at this point; then the branch above took the packet first).
-      if (!pkt) return Action::NeedPacket;
+      // The TB's first instruction is reached: a guest block. Reported only once the next packet
+      // is known (if it is an OVF or an error, libipt does not report the block: see above).
+      if (!pkt) {
+        s.need_packet = true;
+        return s;
+      }
       entry_pending_ = false;
-      return emit(WalkOut::Kind::Block, line_.pc, line_.icount, 0);
+      emit(s, WalkOut::Kind::Block, line_.pc, line_.icount, 0);
     }
-    if (!have_line_ || node_ >= line_.nodes.size()) return error("walked off the descriptor", pkt ? pkt->offset : 0, false);
-    const WalkNode& n = line_.nodes[node_];
-    switch (n.kind) {
-      case kCond:
-        if (tnt_count_ == 0) break;  // needs a TNT packet: handled below
-        {
-          bool taken = (tnt_bits_ >> (tnt_count_ - 1)) & 1;
-          --tnt_count_;
-          node_ = taken ? n.succ : n.alt;
-          ++nodes_;
-          return Action::Advanced;
-        }
-      case kGotoTb:
-        if (line_.link[n.slot & 1] && !pkt) return Action::NeedPacket;
-        ++nodes_;
-        if (line_.link[n.slot & 1]) {
-          lookup_addr_ = line_.link[n.slot & 1];
-          mode_ = Mode::LookupPending;
-          return Action::NeedLookup;
-        }
-        mode_ = Mode::WaitPgd;
-        return Action::Advanced;
-      case kGotoPtr:
-        ++nodes_;
-        expect_ip_ = line_.host + n.ret;
-        mode_ = Mode::PtrPgd;
-        return Action::Advanced;
-      case kCall:
-        ++nodes_;
-        expect_ip_ = line_.host + n.ret;
-        cont_node_ = n.succ;
-        mode_ = Mode::CallPgd;
-        return Action::Advanced;
-      case kNoReturn:
-      case kExit:
-      case kRet:
-        ++nodes_;
-        mode_ = Mode::WaitPgd;
-        return Action::Advanced;
-      case kDispatch:
-        ++nodes_;
-        mode_ = Mode::DispatchTip;
-        return Action::Advanced;
-      default:
-        return error("invalid node " + std::to_string(node_) + " in " + hex(line_.host), pkt ? pkt->offset : 0, false);
-    }
+    follow_node(s, pkt);
+    return s;
   }
+  if (!pkt) {
+    s.need_packet = true;
+    return s;
+  }
+  take_packet(s, *pkt);
+  return s;
+}
 
-  if (!pkt) return Action::NeedPacket;
-  const WalkPacket& p = *pkt;
+void WalkerCore::follow_node(Step& s, const WalkPacket* pkt) {
+  if (!have_line_ || node_ >= line_.nodes.size()) {
+    if (!s.emitted) error(s, "walked off the descriptor", pkt ? pkt->offset : 0);
+    return;
+  }
+  const WalkNode& n = line_.nodes[node_];
+  switch (n.kind) {
+    case kCond:
+      if (tnt_count_ == 0) {
+        if (!pkt) {
+          s.need_packet = true;
+          return;
+        }
+        if (pkt->kind != WalkPacket::Kind::Tnt) {
+          if (!s.emitted) take_packet(s, *pkt);  // a non-TNT packet at a branch (next cycle if we emitted)
+          return;
+        }
+        if (pkt->tnt_count == 0) {
+          if (!s.emitted) error(s, "empty TNT", pkt->offset);
+          return;
+        }
+        tnt_bits_ = pkt->tnt_bits;  // absorb the TNT packet and use its first bit in this cycle
+        tnt_count_ = pkt->tnt_count;
+        s.consumed = true;
+      }
+      {
+        bool taken = (tnt_bits_ >> (tnt_count_ - 1)) & 1;
+        --tnt_count_;
+        node_ = taken ? n.succ : n.alt;
+        ++nodes_;
+        s.advanced = true;
+      }
+      return;
+    case kGotoTb:
+      if (line_.link[n.slot & 1]) {
+        // Linked: straight into the next TB without a packet; only once the next packet is known.
+        if (!pkt) {
+          s.need_packet = true;
+          return;
+        }
+        ++nodes_;
+        s.advanced = true;
+        request_lookup(s, line_.link[n.slot & 1]);
+        return;
+      }
+      ++nodes_;
+      s.advanced = true;
+      mode_ = Mode::WaitPgd;
+      return;
+    case kGotoPtr:
+      expect_ip_ = line_.host + n.ret;
+      mode_ = Mode::PtrPgd;
+      break;
+    case kCall:
+      expect_ip_ = line_.host + n.ret;
+      cont_node_ = n.succ;
+      mode_ = Mode::CallPgd;
+      break;
+    case kNoReturn:
+    case kExit:
+    case kRet:
+      mode_ = Mode::WaitPgd;
+      break;
+    case kDispatch:
+      mode_ = Mode::DispatchTip;
+      break;
+    default:
+      if (!s.emitted) error(s, "invalid node " + std::to_string(node_) + " in " + hex(line_.host), pkt ? pkt->offset : 0);
+      return;
+  }
+  ++nodes_;
+  s.advanced = true;
+}
+
+void WalkerCore::take_packet(Step& s, const WalkPacket& p) {
   using K = WalkPacket::Kind;
+  s.consumed = true;
 
   // Packets that never move the flow.
   switch (p.kind) {
     case K::Other:
     case K::ModeExec:
     case K::End:
-      return Action::ConsumedPacket;
+      return;
     case K::Error:
       // The decoder lost synchronisation (bad bytes, truncated packet, nothing before a PSB).
       ++errors_;
@@ -181,8 +219,8 @@ WalkerCore::Action WalkerCore::step(const WalkPacket* pkt) {
       tnt_count_ = 0;
       have_line_ = false;
       entry_pending_ = false;
-      emit(WalkOut::Kind::Gap, p.offset, 0, p.reason ? p.reason : kGapDecode);
-      return Action::ConsumedPacket;
+      emit(s, WalkOut::Kind::Gap, p.offset, 0, p.reason ? p.reason : kGapDecode);
+      return;
     case K::Pip:
     case K::Vmcs: {
       uint64_t cr3 = p.kind == K::Pip ? p.cr3 : cr3_;
@@ -199,10 +237,9 @@ WalkerCore::Action WalkerCore::step(const WalkPacket* pkt) {
       // out while tracing is off (in C, or inside a helper call between TIP.PGD and TIP.PGE) and
       // resumes where it stopped; packets of other contexts are dropped meanwhile.
       if (was_in != now_in) ++ctx_switches_;
-      if (changed && cfg_.ctx_records && p.kind == K::Pip) {
-        emit(WalkOut::Kind::Context, cr3, 0, uint8_t((now_in ? 1 : 0) | (nr ? 2 : 0)));
-      }
-      return Action::ConsumedPacket;
+      if (changed && cfg_.ctx_records && p.kind == K::Pip)
+        emit(s, WalkOut::Kind::Context, cr3, 0, uint8_t((now_in ? 1 : 0) | (nr ? 2 : 0)));
+      return;
     }
     case K::Ovf:
       ++overflows_;
@@ -210,28 +247,27 @@ WalkerCore::Action WalkerCore::step(const WalkPacket* pkt) {
       tnt_count_ = 0;
       tnt_bits_ = 0;
       entry_pending_ = false;
-      emit(WalkOut::Kind::Gap, p.offset, 0, kGapOvf);
-      return Action::ConsumedPacket;
+      emit(s, WalkOut::Kind::Gap, p.offset, 0, kGapOvf);
+      return;
     case K::Psb:
-      if (mode_ == Mode::PsbPlus) return Action::ConsumedPacket;
-      if (tnt_count_ != 0 && mode_ != Mode::Unsynced) return error("TNT bits left at a PSB", p.offset, true);
+      if (mode_ == Mode::PsbPlus) return;
+      if (tnt_count_ != 0 && mode_ != Mode::Unsynced) return error(s, "TNT bits left at a PSB", p.offset);
       mode_before_psb_ = mode_;
       mode_ = Mode::PsbPlus;
       psb_fup_ = false;
-      return Action::ConsumedPacket;
+      return;
     default:
       break;
   }
 
   switch (mode_) {
     case Mode::Unsynced:
-      return Action::ConsumedPacket;  // dropped until a PSB
-
+      return;  // dropped until a PSB
     case Mode::PsbPlus:
       if (p.kind == K::Fup) {
         psb_fup_ = p.ip_valid;
         psb_fup_ip_ = p.ip;
-        return Action::ConsumedPacket;
+        return;
       }
       if (p.kind == K::Psbend) {
         Mode before = mode_before_psb_;
@@ -239,54 +275,52 @@ WalkerCore::Action WalkerCore::step(const WalkPacket* pkt) {
                           before == Mode::PtrTip || before == Mode::DispatchTip || before == Mode::WaitPgd ||
                           before == Mode::CallPge || before == Mode::PtrPge;
         if (positioned) {
-          mode_ = before;  // a periodic PSB+ inside the flow: the FUP is where we are
-          return Action::ConsumedPacket;
+          mode_ = before;  // a periodic PSB+ inside the flow: its FUP is where we are
+          return;
         }
-        if (psb_fup_ && in_context()) return request_lookup(psb_fup_ip_, Mode::Node);
+        if (psb_fup_ && in_context()) return request_lookup(s, psb_fup_ip_);
         mode_ = Mode::Out;
-        return Action::ConsumedPacket;
+        return;
       }
       if (p.kind == K::Tnt || p.kind == K::Tip || p.kind == K::TipPge || p.kind == K::TipPgd)
-        return error("control-flow packet inside PSB+", p.offset, true);
-      return Action::ConsumedPacket;
-
+        return error(s, "control-flow packet inside PSB+", p.offset);
+      return;
     default:
       break;
   }
 
-  // Out of the traced context: control flow belongs to another process.
-  if (!in_context()) return Action::ConsumedPacket;
+  if (!in_context()) return;  // control flow of another process
 
   if (p.kind == K::Tnt) {
-    if (mode_ != Mode::Node || tnt_count_ != 0) return error("unexpected TNT", p.offset, true);
+    if (mode_ != Mode::Node || tnt_count_ != 0) return error(s, "unexpected TNT", p.offset);
+    if (p.tnt_count == 0) return error(s, "empty TNT", p.offset);
     tnt_bits_ = p.tnt_bits;
     tnt_count_ = p.tnt_count;
-    if (tnt_count_ == 0) return error("empty TNT", p.offset, true);
-    return Action::ConsumedPacket;
+    return;
   }
-  if (tnt_count_ != 0) return error("TNT bits left at a TIP-class packet", p.offset, true);
+  if (tnt_count_ != 0) return error(s, "TNT bits left at a TIP-class packet", p.offset);
 
   switch (mode_) {
     case Mode::Node:
-      // At a COND node without bits: only a TIP.PGD (tracing stops at the branch) is possible.
+      // At a branch without bits: only a TIP.PGD (tracing stops at the branch) fits.
       if (p.kind == K::TipPgd) {
         mode_ = Mode::Out;
-        return Action::ConsumedPacket;
+        return;
       }
-      return error("expected TNT", p.offset, true);
+      return error(s, "expected TNT", p.offset);
     case Mode::Out:
-      if (p.kind == K::TipPge && p.ip_valid) return request_lookup(p.ip, Mode::Node);
-      if (p.kind == K::TipPgd) return Action::ConsumedPacket;
-      return error("expected TIP.PGE", p.offset, true);
+      if (p.kind == K::TipPge && p.ip_valid) return request_lookup(s, p.ip);
+      if (p.kind == K::TipPgd) return;
+      return error(s, "expected TIP.PGE", p.offset);
     case Mode::CallPgd:
     case Mode::PtrPgd:
     case Mode::WaitPgd:
-      if (p.kind != K::TipPgd) return error("expected TIP.PGD", p.offset, true);
+      if (p.kind != K::TipPgd) return error(s, "expected TIP.PGD", p.offset);
       mode_ = mode_ == Mode::CallPgd ? Mode::CallPge : mode_ == Mode::PtrPgd ? Mode::PtrPge : Mode::Out;
-      return Action::ConsumedPacket;
+      return;
     case Mode::CallPge:
     case Mode::PtrPge:
-      if (p.kind != K::TipPge || !p.ip_valid) return error("expected TIP.PGE", p.offset, true);
+      if (p.kind != K::TipPge || !p.ip_valid) return error(s, "expected TIP.PGE", p.offset);
       if (p.ip == expect_ip_ && have_line_) {
         if (mode_ == Mode::CallPge) {
           node_ = cont_node_;
@@ -294,22 +328,22 @@ WalkerCore::Action WalkerCore::step(const WalkPacket* pkt) {
         } else {
           mode_ = Mode::PtrTip;
         }
-        return Action::ConsumedPacket;
+        return;
       }
-      return request_lookup(p.ip, Mode::Node);  // tracing resumed somewhere else
+      return request_lookup(s, p.ip);  // tracing resumed somewhere else
     case Mode::PtrTip:
     case Mode::DispatchTip:
-      if (p.kind == K::Tip && p.ip_valid) return request_lookup(p.ip, Mode::Node);
+      if (p.kind == K::Tip && p.ip_valid) return request_lookup(s, p.ip);
       if (p.kind == K::TipPgd) {  // the indirect branch left the code buffer
         mode_ = Mode::Out;
-        return Action::ConsumedPacket;
+        return;
       }
-      return error("expected TIP", p.offset, true);
+      return error(s, "expected TIP", p.offset);
     case Mode::OvfWait:
-      if ((p.kind == K::Fup || p.kind == K::TipPge) && p.ip_valid) return request_lookup(p.ip, Mode::Node);
-      return error("expected FUP or TIP.PGE after OVF", p.offset, true);
+      if ((p.kind == K::Fup || p.kind == K::TipPge) && p.ip_valid) return request_lookup(s, p.ip);
+      return error(s, "expected FUP or TIP.PGE after OVF", p.offset);
     default:
-      return error(std::string("packet in state ") + mode_name(mode_), p.offset, true);
+      return error(s, std::string("packet in state ") + mode_name(mode_), p.offset);
   }
 }
 

@@ -77,22 +77,25 @@ public:
     LookupPending,              // a lookup was requested; waiting for its answer
   };
 
-  // What a step did or needs.
-  enum class Action : uint8_t {
-    ConsumedPacket,  // the packet given was used (drop it from the input)
-    Advanced,        // followed one node (the packet given, if any, was not used)
-    NeedPacket,      // nothing to do without a packet
-    NeedLookup,      // look up lookup_addr() and call answer_lookup()
-    Emitted,         // produced an output event (take it with take_output()) and used no packet
-    Blocked,         // an output event is waiting to be taken
+  // What one step did or needs. A step is one clock cycle of the walker: it consumes at most one
+  // packet, follows at most one node, emits at most one event and requests at most one lookup.
+  struct Step {
+    bool consumed = false;     // the packet given was used: drop it from the input
+    bool advanced = false;     // followed a node
+    bool emitted = false;      // an output event is ready: take_output()
+    bool need_lookup = false;  // look up lookup_addr(), then answer_lookup()
+    bool need_packet = false;  // stopped: the next packet must be given (or is not available)
+    bool blocked = false;      // an earlier output event was not taken yet
+    bool idle() const { return !consumed && !advanced && !emitted; }
   };
 
   explicit WalkerCore(const WalkerConfig& cfg = {}) : cfg_(cfg) {}
   void reset();  // back to Unsynced, all state cleared
   void configure(const WalkerConfig& cfg) { cfg_ = cfg; }
 
-  // One step. `pkt` is the next packet (nullptr if none is available).
-  Action step(const WalkPacket* pkt);
+  // One step. `pkt` is the next packet (nullptr if none is available yet). A packet must only be
+  // given once every DBT event with offset <= its offset has been applied.
+  Step step(const WalkPacket* pkt);
 
   uint64_t lookup_addr() const { return lookup_addr_; }
   // Answer the pending lookup: the line found, or nullptr if the address is not an entry point.
@@ -118,15 +121,15 @@ public:
   std::string last_error() const { return last_error_; }
 
 private:
-  Action error(const std::string& why, uint64_t offset, bool consumed);
-  Action emit(WalkOut::Kind k, uint64_t value, uint16_t icount, uint8_t flags);
-  Action request_lookup(uint64_t addr, Mode after);
+  void error(Step& s, const std::string& why, uint64_t offset);
+  void emit(Step& s, WalkOut::Kind k, uint64_t value, uint16_t icount, uint8_t flags);
+  void request_lookup(Step& s, uint64_t addr);
   bool in_context() const;
-  Action enter_line();  // at node 0 of line_: emits the block of a TB
+  void follow_node(Step& s, const WalkPacket* pkt);   // at most one node
+  void take_packet(Step& s, const WalkPacket& p);      // the packet's effect in the current mode
 
   WalkerConfig cfg_;
   Mode mode_ = Mode::Unsynced;
-  Mode after_lookup_ = Mode::Node;
   bool have_line_ = false;
   WalkLine line_;
   uint8_t node_ = 0;
@@ -145,8 +148,6 @@ private:
   bool was_in_ctx_ = true;
   bool has_out_ = false;
   WalkOut out_;
-  bool pending_gap_ = false;     // a gap to emit before anything else
-  WalkOut pending_gap_out_;
   uint64_t nodes_ = 0, errors_ = 0, overflows_ = 0, ctx_switches_ = 0;
   std::string last_error_;
 };
