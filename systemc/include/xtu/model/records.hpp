@@ -1,0 +1,77 @@
+// Items that travel between the unit's blocks (sc_signal payloads).
+#pragma once
+
+#include <cstdint>
+#include <ostream>
+#include <tuple>
+
+#include "xtu/model/channel.hpp"
+#include "xtu/model/flow_reference.hpp"
+#include "xtu/model/walker_core.hpp"
+
+namespace xtu::model {
+
+// pkt_decoder -> walker
+struct PktItem {
+  WalkPacket p;
+  auto tie() const { return std::tie(p.kind, p.offset, p.ip, p.ip_valid, p.tnt_bits, p.tnt_count, p.cr3, p.nr, p.vmcs, p.reason); }
+  std::ostream& print(std::ostream& o) const { return o << "pkt{" << int(p.kind) << "@" << p.offset << "}"; }
+  void trace(sc_core::sc_trace_file* tf, const std::string& n) const {
+    sc_core::sc_trace(tf, p.offset, n + ".offset");
+    sc_core::sc_trace(tf, p.ip, n + ".ip");
+  }
+};
+XTU_SIGNAL_TYPE(PktItem)
+
+// event_queue -> walker
+struct EventItem {
+  UnitEvent e;
+  auto tie() const { return std::tie(e.offset, e.type, e.slot, e.a, e.b); }
+  std::ostream& print(std::ostream& o) const { return o << "ev{" << int(e.type) << "@" << e.offset << "}"; }
+  void trace(sc_core::sc_trace_file* tf, const std::string& n) const {
+    sc_core::sc_trace(tf, e.offset, n + ".offset");
+    sc_core::sc_trace(tf, e.type, n + ".type");
+  }
+};
+XTU_SIGNAL_TYPE(EventItem)
+
+// walker -> formatter
+struct OutItem {
+  WalkOut o;
+  bool end = false;  // the trace ended: write the END record (value = trace bytes consumed)
+  auto tie() const { return std::tie(o.kind, o.value, o.icount, o.flags, end); }
+  std::ostream& print(std::ostream& s) const { return s << "out{" << int(o.kind) << "," << std::hex << o.value << std::dec << "}"; }
+  void trace(sc_core::sc_trace_file* tf, const std::string& n) const {
+    sc_core::sc_trace(tf, o.value, n + ".value");
+    sc_core::sc_trace(tf, end, n + ".end");
+  }
+};
+XTU_SIGNAL_TYPE(OutItem)
+
+// walker <-> tb_cache
+struct CacheReq {
+  enum class Op : uint8_t { Lookup = 0, Load = 1, Link = 2, Unlink = 3, Invalidate = 4, Flush = 5 };
+  Op op = Op::Lookup;
+  uint64_t addr = 0;    // host address (entry point / source TB)
+  uint64_t desc = 0;    // Load: descriptor address
+  uint64_t target = 0;  // Link: destination host address
+  uint8_t slot = 0;
+  auto tie() const { return std::tie(op, addr, desc, target, slot); }
+  std::ostream& print(std::ostream& o) const { return o << "creq{" << int(op) << "," << std::hex << addr << std::dec << "}"; }
+  void trace(sc_core::sc_trace_file* tf, const std::string& n) const { sc_core::sc_trace(tf, addr, n + ".addr"); }
+};
+XTU_SIGNAL_TYPE(CacheReq)
+
+struct CacheResp {
+  bool found = false;  // Lookup: the address is an entry point; its line is `line`
+  uint16_t line = 0;
+  auto tie() const { return std::tie(found, line); }
+  std::ostream& print(std::ostream& o) const { return o << "cresp{" << found << "," << line << "}"; }
+  void trace(sc_core::sc_trace_file* tf, const std::string& n) const {
+    sc_core::sc_trace(tf, found, n + ".found");
+    sc_core::sc_trace(tf, line, n + ".line");
+  }
+};
+XTU_SIGNAL_TYPE(CacheResp)
+
+}  // namespace xtu::model

@@ -1,0 +1,58 @@
+// walker block (docs/architecture.md): applies DBT events in trace order and follows host
+// control flow over TB descriptors, one WalkerCore step per cycle.
+//
+// Per cycle: packets, events and cache answers that arrived at this edge enter small input
+// buffers; then either one DBT event is sent to the tb_cache (when the oldest pending event's
+// offset is <= the next packet's), or the core steps. A packet is visible to the core only once
+// every event up to its offset is applied (the next event is later, or the event queue is
+// drained). A lookup reads the CAM directly (its result, like a synchronous node RAM read, is
+// used at the next cycle); a miss goes to the tb_cache's refill engine through `creq`.
+#pragma once
+
+#include <systemc>
+
+#include <deque>
+
+#include "xtu/model/records.hpp"
+#include "xtu/model/unit_state.hpp"
+
+namespace xtu::model {
+
+class TbCache;
+
+class Walker : public sc_core::sc_module {
+public:
+  sc_core::sc_in<bool> clk_i, rst_ni, start_i;
+  ChanIn<PktItem> pkt;
+  ChanIn<EventItem> ev;
+  sc_core::sc_in<bool> evq_drained_i;
+  ChanOut<CacheReq> creq;
+  ChanIn<CacheResp> cresp;
+  ChanOut<OutItem> out;
+  sc_core::sc_out<bool> idle_o;  // END sent and nothing pending
+
+  Walker(sc_core::sc_module_name n, const UnitConfig& cfg, UnitCounters& counters, TbCache& cache);
+
+  const WalkerCore& core() const { return core_; }
+
+private:
+  void seq();
+  void reset_state();
+  void apply_event_effect(const UnitEvent& e);
+
+  const UnitConfig& cfg_;
+  UnitCounters& cnt_;
+  TbCache& cache_;
+  WalkerCore core_;
+  std::deque<PktItem> pbuf_;
+  std::deque<EventItem> ebuf_;
+  enum class Pending : uint8_t { None, Hit, Miss, Event } pending_ = Pending::None;
+  uint16_t hit_line_ = 0;
+  bool out_valid_ = false, creq_valid_ = false;
+  OutItem out_reg_;
+  CacheReq creq_reg_;
+  bool ended_ = false, end_sent_ = false;
+  bool running_ = false;
+};
+
+}  // namespace xtu::model

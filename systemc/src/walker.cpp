@@ -1,0 +1,162 @@
+#include "xtu/model/walker.hpp"
+
+#include "xtu/model/tb_cache.hpp"
+
+namespace xtu::model {
+
+Walker::Walker(sc_core::sc_module_name n, const UnitConfig& cfg, UnitCounters& counters, TbCache& cache)
+    : sc_module(n), clk_i("clk_i"), rst_ni("rst_ni"), start_i("start_i"), pkt("pkt"), ev("ev"),
+      evq_drained_i("evq_drained_i"), creq("creq"), cresp("cresp"), out("out"), idle_o("idle_o"), cfg_(cfg),
+      cnt_(counters), cache_(cache) {
+  SC_HAS_PROCESS(Walker);
+  SC_METHOD(seq);
+  sensitive << clk_i.pos();
+  dont_initialize();
+}
+
+void Walker::reset_state() {
+  WalkerConfig wc;
+  wc.ctx_filter = cfg_.ctx_filter;
+  wc.target_cr3 = cfg_.target_cr3;
+  wc.target_vmcs = cfg_.target_vmcs;
+  wc.ctx_records = cfg_.ctx_records;
+  core_ = WalkerCore(wc);
+  pbuf_.clear();
+  ebuf_.clear();
+  pending_ = Pending::None;
+  out_valid_ = creq_valid_ = false;
+  ended_ = end_sent_ = false;
+}
+
+void Walker::apply_event_effect(const UnitEvent& e) {
+  switch (e.type) {
+    case 2:
+    case 3:
+      if (core_.has_line() && core_.line().host == e.a) {
+        uint64_t link[2] = {core_.line().link[0], core_.line().link[1]};
+        link[e.slot & 1] = e.type == 2 ? e.b : 0;
+        core_.update_links(e.a, link);
+      }
+      break;
+    case 4:
+      if (core_.has_line() && core_.line().host == e.a) core_.drop_line();
+      break;
+    case 5:
+      core_.drop_line();
+      break;
+    default:
+      break;
+  }
+}
+
+void Walker::seq() {
+  if (!rst_ni.read()) {
+    reset_state();
+    running_ = false;
+    pkt.ready.write(false);
+    ev.ready.write(false);
+    cresp.ready.write(true);
+    out.valid.write(false);
+    creq.valid.write(false);
+    idle_o.write(true);
+    return;
+  }
+  if (start_i.read()) {
+    reset_state();
+    running_ = true;
+  }
+
+  // Items that moved at this edge.
+  if (pkt.fired()) pbuf_.push_back(pkt.data.read());
+  if (ev.fired()) ebuf_.push_back(ev.data.read());
+  if (out.fired()) out_valid_ = false;
+  if (creq.fired()) creq_valid_ = false;
+
+  if (running_) {
+    // Answers: a CAM hit seen last cycle (node RAM read done), or the cache engine's response.
+    if (pending_ == Pending::Hit) {
+      core_.answer_lookup(&cache_.line(hit_line_));
+      pending_ = Pending::None;
+    } else if (cresp.valid.read() && cresp.ready.read()) {
+      CacheResp r = cresp.data.read();
+      if (pending_ == Pending::Miss) {
+        core_.answer_lookup(r.found ? &cache_.line(r.line) : nullptr);
+      } else if (pending_ == Pending::Event) {
+        apply_event_effect(ebuf_.front().e);
+        ebuf_.pop_front();
+        ++cnt_.events;
+      }
+      pending_ = Pending::None;
+    }
+    if (core_.has_output() && !out_valid_) {
+      out_reg_.o = core_.take_output();
+      out_reg_.end = false;
+      out_valid_ = true;
+    }
+
+    if (pending_ == Pending::None && !creq_valid_) {
+      bool event_due = !ebuf_.empty() &&
+                       (!pbuf_.empty() ? ebuf_.front().e.offset <= pbuf_.front().p.offset : ended_);
+      if (event_due) {
+        const UnitEvent& e = ebuf_.front().e;
+        creq_reg_ = CacheReq{CacheReq::Op(e.type), e.a, e.b, e.b, e.slot};
+        creq_valid_ = true;
+        pending_ = Pending::Event;
+        ++cnt_.stall_event;
+      } else {
+        bool visible = !pbuf_.empty() && (!ebuf_.empty() || evq_drained_i.read());
+        WalkerCore::Step s = core_.step(visible ? &pbuf_.front().p : nullptr);
+        if (s.consumed) {
+          if (pbuf_.front().p.kind == WalkPacket::Kind::End) ended_ = true;
+          pbuf_.pop_front();
+        }
+        if (core_.has_output() && !out_valid_) {
+          out_reg_.o = core_.take_output();
+          out_reg_.end = false;
+          out_valid_ = true;
+        }
+        if (s.advanced) ++cnt_.nodes;
+        if (s.need_lookup) {
+          ++cnt_.cam_lookups;
+          int line = cache_.cam_lookup(core_.lookup_addr());
+          if (line >= 0) {
+            ++cnt_.cam_hits;
+            cache_.touch(unsigned(line));
+            hit_line_ = uint16_t(line);
+            pending_ = Pending::Hit;
+          } else {
+            creq_reg_ = CacheReq{CacheReq::Op::Lookup, core_.lookup_addr(), 0, 0, 0};
+            creq_valid_ = true;
+            pending_ = Pending::Miss;
+          }
+        }
+        if (s.blocked) ++cnt_.stall_output;
+        if (s.need_packet && !s.advanced && !s.consumed) {
+          if (pbuf_.empty() && !ended_) ++cnt_.stall_trace;
+          else if (!pbuf_.empty() && !visible) ++cnt_.stall_event;
+        }
+        // The trace is over and everything before END is out: send END once.
+        if (ended_ && !end_sent_ && s.need_packet && pbuf_.empty() && ebuf_.empty() && !out_valid_ &&
+            !core_.has_output()) {
+          out_reg_ = OutItem{};
+          out_reg_.end = true;
+          out_valid_ = true;
+          end_sent_ = true;
+        }
+      }
+    } else if (pending_ == Pending::Miss) {
+      ++cnt_.stall_refill;
+    }
+  }
+
+  pkt.ready.write(running_ && pbuf_.size() <= 1);
+  ev.ready.write(running_ && ebuf_.size() <= 1);
+  cresp.ready.write(true);
+  out.valid.write(out_valid_);
+  if (out_valid_) out.data.write(out_reg_);
+  creq.valid.write(creq_valid_);
+  if (creq_valid_) creq.data.write(creq_reg_);
+  idle_o.write(!running_ || (end_sent_ && !out_valid_));
+}
+
+}  // namespace xtu::model
