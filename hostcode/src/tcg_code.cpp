@@ -134,7 +134,10 @@ Prologue analyze_prologue(uint64_t addr, const std::vector<uint8_t>& code) {
     const Insn& i = r.at(a);
     ++n;
     if (n == 2) p.epilogue = a;
-    if (i.term == Term::Ret) { p.ret = a; p.ret0_insns = n; p.epi_insns = n - 1; break; }
+    if (i.term == Term::Ret) {
+      if (n < 2) return fail("no epilogue entry after the one that zeroes %eax");
+      p.ret = a; p.ret0_insns = n; p.epi_insns = n - 1; break;
+    }
     if (i.term != Term::None) return fail("unexpected control transfer in the epilogue");
     a += i.len;
   }
