@@ -250,7 +250,8 @@ struct TbCode::Search {
     auto key = std::make_pair(a, pc);
     if (!enumerate) {
       auto it = memo.find(key);
-      if (it != memo.end()) return it->second;
+      if (it != memo.end()) return it->second;  // done, or in progress (a loop): no path
+      memo.emplace(key, std::nullopt);
     }
     std::optional<Path> r = walk_uncached(a, pc);
     if (!enumerate) memo[key] = r;
@@ -258,7 +259,9 @@ struct TbCode::Search {
   }
 
   std::optional<Path> walk_uncached(uint64_t a, PcState pc) {
-    if (++depth > 64) { --depth; return std::nullopt; }  // TCG code has no deep nesting of branches
+    // Each conditional branch nests one level, and data-dependent checks follow one another
+    // (a TB of 100 ldar has 99 of them in a row); the bound only protects the stack.
+    if (++depth > 1024) { --depth; return std::nullopt; }
     std::vector<Step> steps;
     uint32_t n = 0, calls = 0;
     auto with_prefix = [&](std::optional<Path> tail) -> std::optional<Path> {
