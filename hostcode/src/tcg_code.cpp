@@ -2,8 +2,10 @@
 
 #include <Zydis/Zydis.h>
 
+#include <algorithm>
 #include <cstring>
 #include <functional>
+#include <set>
 #include <stdexcept>
 
 namespace xtu::hostcode {
@@ -134,7 +136,10 @@ Prologue analyze_prologue(uint64_t addr, const std::vector<uint8_t>& code) {
     const Insn& i = r.at(a);
     ++n;
     if (n == 2) p.epilogue = a;
-    if (i.term == Term::Ret) { p.ret = a; p.ret0_insns = n; p.epi_insns = n - 1; break; }
+    if (i.term == Term::Ret) {
+      if (n < 2) return fail("no epilogue entry after the one that zeroes %eax");
+      p.ret = a; p.ret0_insns = n; p.epi_insns = n - 1; break;
+    }
     if (i.term != Term::None) return fail("unexpected control transfer in the epilogue");
     a += i.len;
   }
@@ -209,6 +214,7 @@ struct TbCode::Search {
   bool enumerate = false;
   std::vector<Exit>* all = nullptr;
   std::map<std::pair<uint64_t, PcState>, std::optional<Path>> memo;
+  std::set<std::pair<uint64_t, PcState>> seen;  // enumerating: states already walked
   unsigned depth = 0;
 
   // Does exit `e` fit the next block? 2 = exactly, 1 = not contradicted, 0 = contradicted.
@@ -224,7 +230,13 @@ struct TbCode::Search {
   }
 
   std::optional<Path> finish(Exit e, uint32_t n) {
-    if (enumerate) { all->push_back(e); return std::nullopt; }
+    if (enumerate) {
+      bool listed = std::any_of(all->begin(), all->end(), [&](const Exit& x) {
+        return x.kind == e.kind && x.addr == e.addr && x.slot == e.slot && x.pc == e.pc;
+      });
+      if (!listed) all->push_back(e);
+      return std::nullopt;
+    }
     int f = fit(e);
     if (f == 0) return std::nullopt;
     Path p;
@@ -238,7 +250,8 @@ struct TbCode::Search {
     auto key = std::make_pair(a, pc);
     if (!enumerate) {
       auto it = memo.find(key);
-      if (it != memo.end()) return it->second;
+      if (it != memo.end()) return it->second;  // done, or in progress (a loop): no path
+      memo.emplace(key, std::nullopt);
     }
     std::optional<Path> r = walk_uncached(a, pc);
     if (!enumerate) memo[key] = r;
@@ -246,7 +259,9 @@ struct TbCode::Search {
   }
 
   std::optional<Path> walk_uncached(uint64_t a, PcState pc) {
-    if (++depth > 64) { --depth; return std::nullopt; }  // TCG code has no deep nesting of branches
+    // Each conditional branch nests one level, and data-dependent checks follow one another
+    // (a TB of 100 ldar has 99 of them in a row); the bound only protects the stack.
+    if (++depth > 1024) { --depth; return std::nullopt; }
     std::vector<Step> steps;
     uint32_t n = 0, calls = 0;
     auto with_prefix = [&](std::optional<Path> tail) -> std::optional<Path> {
@@ -260,6 +275,9 @@ struct TbCode::Search {
     for (uint32_t guard = 0; guard < 100000; ++guard) {
       const Region& r = tb.region_;
       if (!r.contains(a)) break;
+      // Enumerating, a state walked before has had its exits listed: rejoining paths (checks
+      // around a helper call) are walked once, not once per path.
+      if (enumerate && !seen.emplace(a, pc).second) break;
       const Insn& i = r.at(a);
       if (i.term == Term::Invalid) break;
       ++n;
@@ -359,7 +377,7 @@ struct TbCode::Search {
 
 std::vector<Exit> TbCode::exits() const {
   std::vector<Exit> all;
-  Search s{*this, std::nullopt, true, &all, {}, 0};
+  Search s{*this, std::nullopt, true, &all, {}, {}, 0};
   s.walk(region_.base(), PcState{});
   return all;
 }
@@ -368,7 +386,7 @@ const Path* TbCode::path_to(std::optional<uint64_t> next_pc) const {
   auto it = memo_.find(next_pc);
   if (it != memo_.end()) return it->second.get();
   if (memo_none_.count(next_pc)) return nullptr;
-  Search s{*this, next_pc, false, nullptr, {}, 0};
+  Search s{*this, next_pc, false, nullptr, {}, {}, 0};
   std::optional<Path> p = s.walk(region_.base(), PcState{});
   if (!p) {
     memo_none_[next_pc] = true;

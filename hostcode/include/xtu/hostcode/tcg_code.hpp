@@ -129,7 +129,7 @@ public:
   const Region& region() const { return region_; }
   uint64_t exit_request_stub() const { return exit_request_stub_; }
 
-  // Every exit reachable from the entry (the exit-request path excluded).
+  // Every exit reachable from the entry (the exit-request path excluded), each listed once.
   std::vector<Exit> exits() const;
 
   // The host path from the entry to an exit consistent with the next guest block `next_pc`
