@@ -283,16 +283,16 @@ struct TbCode::Search {
       ++n;
       if (i.stores_imm_to_env && i.env_disp == tb.pc_disp_) pc = {PcState::Const, i.imm};
       else if (i.stores_reg_to_env && i.env_disp == tb.pc_disp_) pc = {PcState::Reg, 0};
-      uint64_t next_a = a + i.len;
-      if (i.term == Term::None) { a = next_a; continue; }
-      if (i.term == Term::Cond) {
+      if (i.term == Term::None) { a += i.len; continue; }
+      Transfer t = classify_transfer(r, a, tb.pc_disp_, tb.pro_, tb.exit_request_stub_);
+      if (t.kind == Transfer::Kind::Cond) {
         if (a == tb.exit_check_) {  // the exit request is never pending in the modelled runs
           steps.push_back({Step::Kind::Cond, false, a, 0, 0});
-          a = next_a;
+          a = t.next;
           continue;
         }
-        std::optional<Path> nt = walk(next_a, pc);
-        std::optional<Path> tk = walk(i.target, pc);
+        std::optional<Path> nt = walk(t.next, pc);
+        std::optional<Path> tk = walk(t.target, pc);
         if (enumerate) break;
         Step s{Step::Kind::Cond, false, a, 0, 0};
         if (nt && tk) {
@@ -312,63 +312,47 @@ struct TbCode::Search {
         }
         break;
       }
-      if (i.term == Term::Jump) {
-        bool goto_tb = i.len == 5 && i.target == next_a && ((a + 1) & 3) == 0 && r.at(next_a).stores_imm_to_env &&
-                       r.at(next_a).env_disp == tb.pc_disp_;
-        if (goto_tb) {
-          const Insn& st = r.at(next_a);
-          const Insn& lea = r.at(next_a + st.len);
-          const Insn& jmp = r.at(next_a + st.len + lea.len);
-          if (lea.lea_rip_rax && (lea.target & 3) < 2 && jmp.term == Term::Jump && !r.contains(jmp.target)) {
-            Exit e;
-            e.kind = Exit::Kind::GotoTb;
-            e.addr = a;
-            e.slot = unsigned(lea.target & 3);
-            e.pc = st.imm;
-            e.stub_insns = 3;
-            result = with_prefix(finish(e, 0));
-            break;
-          }
-        }
-        if (r.contains(i.target)) { a = i.target; continue; }
-        // A jump out of the TB: into the epilogue.
-        if (i.target == tb.pro_.epilogue_ret0) {
-          Exit e;
-          e.kind = Exit::Kind::ExitTb;
-          e.addr = a;
-          if (pc.kind == PcState::Const) e.pc = pc.value;
-          result = with_prefix(finish(e, 0));
-        }
-        break;  // any other jump out (exit request, stub reached sideways) fits nothing
-      }
-      if (i.term == Term::Call || i.term == Term::CallIndirect) {
-        const Insn& after = r.at(next_a);
-        if (after.term == Term::Indirect && after.indirect_via_rax) {
-          Exit e;
-          e.kind = Exit::Kind::GotoPtr;
-          e.addr = a;
-          e.helper = i.target;
-          e.ret = next_a;
-          if (pc.kind == PcState::Const) e.pc = pc.value;
-          ++n;  // the jmp *%rax
-          result = with_prefix(finish(e, 0));
-          break;
-        }
-        if (next_a == tb.exit_request_stub_ || is_exit_request_stub(r, next_a)) {
-          Exit e;
-          e.kind = Exit::Kind::NoReturn;
-          e.addr = a;
-          e.helper = i.target;
-          if (pc.kind == PcState::Const) e.pc = pc.value;
-          result = with_prefix(finish(e, 0));
-          break;
-        }
-        steps.push_back({Step::Kind::Call, false, a, i.target, next_a});
+      if (t.kind == Transfer::Kind::Jump) { a = t.target; continue; }
+      if (t.kind == Transfer::Kind::Call) {
+        steps.push_back({Step::Kind::Call, false, a, t.target, t.next});
         ++calls;
-        a = next_a;
+        a = t.next;
         continue;
       }
-      break;  // Indirect without a helper call, Ret: not TCG TB code shapes; no path
+      Exit e;
+      e.addr = a;
+      std::optional<uint64_t> stored = pc.kind == PcState::Const ? std::optional<uint64_t>(pc.value) : std::nullopt;
+      switch (t.kind) {
+        case Transfer::Kind::GotoTb:
+          e.kind = Exit::Kind::GotoTb;
+          e.slot = t.slot;
+          e.pc = t.stored_pc;
+          e.stub_insns = 3;
+          break;
+        case Transfer::Kind::ExitTb:
+          e.kind = Exit::Kind::ExitTb;
+          e.pc = stored;
+          break;
+        case Transfer::Kind::GotoPtr:
+          e.kind = Exit::Kind::GotoPtr;
+          e.helper = t.target;
+          e.ret = t.next;
+          e.pc = stored;
+          ++n;  // the jmp *%rax
+          break;
+        case Transfer::Kind::NoReturn:
+          e.kind = Exit::Kind::NoReturn;
+          e.helper = t.target;
+          e.pc = stored;
+          break;
+        default:
+          // Any other jump out (exit request, stub reached sideways), an indirect jump without a
+          // helper call, a ret: not a TB exit; no path.
+          --depth;
+          return result;
+      }
+      result = with_prefix(finish(e, 0));
+      break;
     }
     --depth;
     return result;
