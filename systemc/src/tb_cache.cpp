@@ -110,7 +110,7 @@ void TbCache::next_probe() {
 }
 
 void TbCache::on_entry(const uint8_t* e) {
-  ++cnt_.ht_probes;
+  ++cnt_[kCtrHtProbes];
   uint64_t key = L::ht::kKey.load(e);
   uint32_t epoch = L::ht::kEpoch.load(e);
   auto state = L::ht::kState.load(e);
@@ -177,7 +177,7 @@ void TbCache::fill_line() {
   valid_[line] = true;
   cam_[l.host] = line;
   touch(line);
-  ++cnt_.cam_refills;
+  ++cnt_[kCtrCamRefills];
   resp_reg_ = CacheResp{true, uint16_t(line)};
   st_ = State::Respond;
 }

@@ -84,7 +84,7 @@ void Walker::seq() {
       } else if (pending_ == Pending::Event) {
         apply_event_effect(ebuf_.front().e);
         ebuf_.pop_front();
-        ++cnt_.events;
+        ++cnt_[kCtrEvents];
       }
       pending_ = Pending::None;
     }
@@ -102,7 +102,7 @@ void Walker::seq() {
         creq_reg_ = CacheReq{CacheReq::Op(e.type), e.a, e.b, e.b, e.slot};
         creq_valid_ = true;
         pending_ = Pending::Event;
-        ++cnt_.stall_event;
+        ++cnt_[kCtrStallEvent];
       } else {
         bool visible = !pbuf_.empty() && (!ebuf_.empty() || evq_drained_i.read());
         WalkerCore::Step s = core_.step(visible ? &pbuf_.front().p : nullptr);
@@ -115,12 +115,12 @@ void Walker::seq() {
           out_reg_.end = false;
           out_valid_ = true;
         }
-        if (s.advanced) ++cnt_.nodes;
+        if (s.advanced) ++cnt_[kCtrNodes];
         if (s.need_lookup) {
-          ++cnt_.cam_lookups;
+          ++cnt_[kCtrCamLookups];
           int line = cache_.cam_lookup(core_.lookup_addr());
           if (line >= 0) {
-            ++cnt_.cam_hits;
+            ++cnt_[kCtrCamHits];
             cache_.touch(unsigned(line));
             hit_line_ = uint16_t(line);
             pending_ = Pending::Hit;
@@ -130,10 +130,10 @@ void Walker::seq() {
             pending_ = Pending::Miss;
           }
         }
-        if (s.blocked) ++cnt_.stall_output;
+        if (s.blocked) ++cnt_[kCtrStallOutput];
         if (s.need_packet && !s.advanced && !s.consumed) {
-          if (pbuf_.empty() && !ended_) ++cnt_.stall_trace;
-          else if (!pbuf_.empty() && !visible) ++cnt_.stall_event;
+          if (pbuf_.empty() && !ended_) ++cnt_[kCtrStallTrace];
+          else if (!pbuf_.empty() && !visible) ++cnt_[kCtrStallEvent];
         }
         // The trace is over and everything before END is out: send END once.
         if (ended_ && !end_sent_ && s.need_packet && pbuf_.empty() && ebuf_.empty() && !out_valid_ &&
@@ -145,7 +145,7 @@ void Walker::seq() {
         }
       }
     } else if (pending_ == Pending::Miss) {
-      ++cnt_.stall_refill;
+      ++cnt_[kCtrStallRefill];
     }
   }
 

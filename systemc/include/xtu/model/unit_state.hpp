@@ -4,7 +4,10 @@
 // model keeps them in one struct that each block updates in its clocked process.
 #pragma once
 
+#include <array>
 #include <cstdint>
+
+#include "xtu/regs.hpp"
 
 namespace xtu::model {
 
@@ -23,15 +26,47 @@ struct UnitConfig {
   bool time_en = false, ctx_records = false, ctx_filter = false;
 };
 
+// Status registers the blocks drive (read through the register block).
+struct UnitStatus {
+  uint64_t trace_tail = 0;  // bytes consumed (pkt_decoder)
+  uint64_t evq_tail = 0;    // events applied (walker)
+  uint64_t out_head = 0;    // output bytes written and acknowledged (out_writer)
+};
+
 // Error causes (STATUS bits): the unit stops at the first.
 enum ErrorBits : uint32_t { kErrBounds = 1u << 8, kErrTableFull = 1u << 9, kErrAxi = 1u << 10, kErrEvent = 1u << 11 };
 
+// Counter indices, from the register map (counter i is at COUNTERS_BASE + 8 i).
+constexpr unsigned ctr(uint32_t offset) { return (offset - regs::counters::kBase) / 8; }
+enum CounterIndex : unsigned {
+  kCtrCycles = ctr(regs::counters::kCyclesOffset),
+  kCtrBusyCycles = ctr(regs::counters::kBusyCyclesOffset),
+  kCtrTraceBytes = ctr(regs::counters::kTraceBytesOffset),
+  kCtrPackets = ctr(regs::counters::kPacketsOffset),
+  kCtrBlocks = ctr(regs::counters::kBlocksOffset),
+  kCtrGaps = ctr(regs::counters::kGapsOffset),
+  kCtrOverflows = ctr(regs::counters::kOverflowsOffset),
+  kCtrDecodeErrors = ctr(regs::counters::kDecodeErrorsOffset),
+  kCtrEvents = ctr(regs::counters::kEventsOffset),
+  kCtrNodes = ctr(regs::counters::kNodesOffset),
+  kCtrCamLookups = ctr(regs::counters::kCamLookupsOffset),
+  kCtrCamHits = ctr(regs::counters::kCamHitsOffset),
+  kCtrCamRefills = ctr(regs::counters::kCamRefillsOffset),
+  kCtrHtProbes = ctr(regs::counters::kHtProbesOffset),
+  kCtrRecords = ctr(regs::counters::kRecordsOffset),
+  kCtrStallTrace = ctr(regs::counters::kStallTraceOffset),
+  kCtrStallRefill = ctr(regs::counters::kStallRefillOffset),
+  kCtrStallEvent = ctr(regs::counters::kStallEventOffset),
+  kCtrStallOutput = ctr(regs::counters::kStallOutputOffset),
+  kCtrContextSwitches = ctr(regs::counters::kContextSwitchesOffset),
+  kCtrPktFirst = regs::counters::kPktFirst,
+};
+
 struct UnitCounters {
-  uint64_t cycles = 0, busy_cycles = 0, trace_bytes = 0, packets = 0, blocks = 0, gaps = 0, overflows = 0,
-           decode_errors = 0, events = 0, nodes = 0, cam_lookups = 0, cam_hits = 0, cam_refills = 0,
-           ht_probes = 0, records = 0, stall_trace = 0, stall_refill = 0, stall_event = 0, stall_output = 0,
-           context_switches = 0;
-  uint64_t packet_types[26] = {};  // by type, in the register map's packet_types order
+  std::array<uint64_t, regs::counters::kCount> v{};
+  uint64_t& operator[](unsigned i) { return v[i]; }
+  uint64_t operator[](unsigned i) const { return v[i]; }
+  void clear() { v.fill(0); }
 };
 
 }  // namespace xtu::model

@@ -1,0 +1,52 @@
+// formatter + out_writer block (docs/architecture.md): walker events become 16-byte records
+// (docs/layouts.md, "record") written to the output ring in bursts (up to 8 records, never across
+// the ring's end or a 4 KiB boundary). OUT_HEAD advances when a burst is acknowledged; while the
+// ring is full (OUT_HEAD - OUT_TAIL = OUT_SIZE) nothing is written and the input stalls, which
+// stalls the walker. done_o rises once the END record is written.
+#pragma once
+
+#include <systemc>
+
+#include <deque>
+
+#include "xtu/model/mem_channels.hpp"
+#include "xtu/model/records.hpp"
+#include "xtu/model/unit_state.hpp"
+
+namespace xtu::model {
+
+class OutWriter : public sc_core::sc_module {
+public:
+  sc_core::sc_in<bool> clk_i, rst_ni, start_i;
+  ChanIn<OutItem> in;
+  MemWritePorts mem_wr;
+  sc_core::sc_out<bool> done_o;
+  sc_core::sc_out<bool> watermark_o;  // at least OUT_WATERMARK records wait in the ring
+  sc_core::sc_out<uint32_t> error_o;
+
+  OutWriter(sc_core::sc_module_name n, const UnitConfig& cfg, UnitStatus& status, UnitCounters& counters,
+            unsigned depth);
+
+private:
+  void seq();
+
+  const UnitConfig& cfg_;
+  UnitStatus& status_;
+  UnitCounters& cnt_;
+  unsigned depth_;
+  struct Rec {
+    uint8_t bytes[16];
+    bool end;
+  };
+  std::deque<Rec> fifo_;
+  uint64_t head_ = 0;          // bytes acknowledged
+  unsigned in_flight_ = 0;     // records being written
+  std::deque<MemWBeat> beats_;
+  bool wreq_valid_ = false, wbeat_valid_ = false;
+  MemWrite wreq_;
+  MemWBeat wbeat_;
+  bool end_in_flight_ = false, done_ = false, running_ = false;
+  uint32_t error_ = 0;
+};
+
+}  // namespace xtu::model
