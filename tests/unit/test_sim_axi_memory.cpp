@@ -736,6 +736,62 @@ TEST(SimAxiMemory, StrobesOutsideTheBeatAreAProtocolViolation) {
   EXPECT_EQ(b.mem.read64(0x100), 0xFF00u);  // only the beat's own byte was written
 }
 
+TEST(SimAxiMemory, WlastMismatchAndLenOver255AreProtocolViolations) {
+  QuietBench b;
+  b.mem.allow(0, 0x10000, "all");
+  Burst w = wr(0, 0x100, {1, 2, 3});
+  w.wlast_beat = 1;  // WLAST one beat early
+  b.master.post(w);
+  b.run();
+  EXPECT_EQ(b.mem.read64(0x110), 3u);  // AWLEN counts: all three beats written
+  ASSERT_EQ(b.mem.violations().size(), 2u);  // WLAST high on beat 1, low on beat 2
+  EXPECT_EQ(b.mem.violations()[0].kind, ViolationKind::Protocol);
+  EXPECT_NE(b.mem.violations()[0].why.find("WLAST high on beat 1"), std::string::npos);
+  EXPECT_NE(b.mem.violations()[1].why.find("WLAST low"), std::string::npos);
+  // ARLEN 256 does not fit AXI4's 8 bits: recorded, the low 8 bits used (1 beat, which the
+  // master, expecting 257, flags as an early RLAST).
+  b.master.post(rd(0, 0x100, 256));
+  b.cr.run(20);
+  ASSERT_EQ(b.mem.violations().size(), 3u);
+  EXPECT_NE(b.mem.violations()[2].why.find("ARLEN 256 > 255"), std::string::npos);
+  EXPECT_EQ(b.mem.stats().read_beats, 1u);
+}
+
+TEST(SimAxiMemory, ResetDropsBurstsInFlightAndKeepsTheMemory) {
+  // The memory gets its own reset, so that only it is reset mid-burst.
+  ClockReset cr("cr", sc_core::sc_time(1, sc_core::SC_NS), 2);
+  sc_core::sc_signal<bool> mem_rst_n("mem_rst_n", true);
+  xtu::model::AxiSignals sig("axi");
+  MemoryTiming t;
+  t.read_latency = 2;
+  AxiMemory mem("mem", t);
+  AxiTestMaster master("master");
+  mem.clk_i(cr.clk);
+  mem.rst_ni(mem_rst_n);
+  mem.axi.bind(sig);
+  master.clk_i(cr.clk);
+  master.rst_ni(cr.rst_n);
+  master.m.bind(sig);
+  mem.allow(0, 0x10000, "all");
+  mem.write64(0x800, 0xABCD);
+  master.post(rd(0, 0x800, 63));
+  master.post(wr(1, 0x1000, pattern(2, 1)));
+  cr.run_until([&] { return master.burst(0).t_beats.size() >= 5 && master.burst(1).done; }, 1000);
+  EXPECT_EQ(mem.outstanding_reads(), 1u);
+  mem_rst_n.write(false);
+  cr.run(2);
+  EXPECT_TRUE(mem.idle());
+  EXPECT_FALSE(sig.rvalid.read());
+  EXPECT_FALSE(sig.arready.read());
+  mem_rst_n.write(true);
+  cr.run(5);
+  EXPECT_TRUE(mem.idle());
+  EXPECT_TRUE(sig.arready.read());
+  EXPECT_EQ(mem.read64(0x800), 0xABCDu);
+  EXPECT_EQ(mem.read64(0x1008), pattern(2, 1)[1]);
+  EXPECT_FALSE(master.burst(0).done);  // its remaining beats are gone
+}
+
 TEST(SimAxiMemory, WindowsCanChangeBetweenRuns) {
   QuietBench b;
   b.mem.allow(0x1000, 0x1000, "a");

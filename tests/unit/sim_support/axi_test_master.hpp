@@ -34,6 +34,7 @@ struct Burst {
   uint32_t burst = xtu::model::kAxiBurstIncr;
   std::vector<uint64_t> wdata;  // writes: one word per beat, bytes on their lanes
   std::vector<uint32_t> wstrb;  // writes: per beat (empty: 0xFF)
+  int wlast_beat = -1;          // writes: the beat WLAST goes with (-1: the last one, correctly)
 
   // Results.
   bool done = false;
@@ -200,7 +201,7 @@ private:
         const Burst& b = bursts_[w_order_.front()];
         m.wdata.write(b.wdata.at(w_beat_));
         m.wstrb.write(b.wstrb.empty() ? 0xFF : b.wstrb.at(w_beat_));
-        m.wlast.write(w_beat_ == b.len);
+        m.wlast.write(b.wlast_beat < 0 ? w_beat_ == b.len : w_beat_ == static_cast<uint32_t>(b.wlast_beat));
       }
       m.wvalid.write(go);
     }
