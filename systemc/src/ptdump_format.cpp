@@ -437,7 +437,13 @@ std::vector<std::string> ptdump_listing(const std::vector<uint8_t>& trace, const
   for (;;) {
     // Decode until the end of the trace (done) or an error (resynchronise).
     for (;;) {
-      if (pos >= size) return out;
+      if (pos == size) return out;
+      if (pos > size) {
+        // Only after an SKZ84 <invalid> packet whose skipped 8th byte is past the end: libipt's
+        // decoder, now beyond the trace, reports itself out of sync (and finds no PSB after).
+        out.push_back(PtdumpFormatter::diag(pos, "error decoding packet", "decoder out of sync"));
+        break;
+      }
       Packet pkt;
       const int n = decode_packet(data + pos, size - pos, pkt, errata);
       if (n == 0) return out;  // truncated by the end of the trace
@@ -445,17 +451,18 @@ std::vector<std::string> ptdump_listing(const std::vector<uint8_t>& trace, const
         f.decode_error(pos, n, out);
         break;
       }
-      if (!f.packet(pos, pkt, data + pos, size - pos, out)) break;
-      pos += size_t(n);
+      const bool printed = f.packet(pos, pkt, data + pos, size - pos, out);
+      pos += size_t(n);  // (ptdump's decoder has moved past the packet even if printing failed)
+      if (!printed) break;
     }
     // Resynchronise: search from up to 15 bytes before the failing packet (a PSB it overlapped
     // is found), past the current sync point's PSB if the failure is right there.
     size_t start = pos == sync ? pos + kPsbSize : pos;
-    if (start > size) {
+    start -= start < kPsbSize ? start : kPsbSize - 1;
+    if (start > size) {  // libipt: a search start outside the trace is an internal error
       out.push_back(PtdumpFormatter::diag(0, "sync error", "internal error"));
       return out;
     }
-    start -= start < kPsbSize ? start : kPsbSize - 1;
     const int64_t s = psb_search_forward(data, size, start);
     if (s < 0) return out;
     pos = sync = size_t(s);

@@ -716,9 +716,10 @@ TEST(DecodePacketFuzz, SameAsLibiptAndWithinAvail) {
 }
 
 // The driver's synchronisation against libipt's packet decoder driven like ptdump drives it
-// (pt_pkt_sync_forward, pt_pkt_next, resynchronisation after an error), on random traces full of
+// (pt_pkt_sync_forward or, --no-sync, pt_pkt_sync_set(0); pt_pkt_next; resynchronisation after
+// an error), on random traces full of
 // PSBs, runs of PSB pattern and garbage: the same packets at the same offsets, the same errors.
-std::vector<std::string> libipt_listing(const Bytes& t, bool skz84) {
+std::vector<std::string> libipt_listing(const Bytes& t, bool skz84, bool no_sync) {
   std::vector<std::string> lines;
   std::unique_ptr<uint8_t[]> buf(new uint8_t[t.size()]);
   std::memcpy(buf.get(), t.data(), t.size());
@@ -731,7 +732,7 @@ std::vector<std::string> libipt_listing(const Bytes& t, bool skz84) {
   pt_packet_decoder* dec = pt_pkt_alloc_decoder(&cfg);
   if (!dec) return {"alloc failed"};
   char line[128];
-  if (pt_pkt_sync_forward(dec) >= 0) {
+  if ((no_sync ? pt_pkt_sync_set(dec, 0) : pt_pkt_sync_forward(dec)) >= 0) {
     for (;;) {
       for (;;) {
         uint64_t off = 0;
@@ -782,10 +783,12 @@ TEST(PtdumpListingFuzz, SameSyncAndResyncAsLibipt) {
       }
     }
     if (t.empty()) continue;
-    const bool skz84 = rng() % 2;
-    const auto want = libipt_listing(t, skz84);
-    auto got = ptdump_listing(t, parse_ptdump_options(skz84 ? std::vector<std::string>{"--cpu", "6/85"}
-                                                              : std::vector<std::string>{}));
+    const bool skz84 = rng() % 2, no_sync = rng() % 4 == 0;
+    const auto want = libipt_listing(t, skz84, no_sync);
+    std::vector<std::string> args;
+    if (skz84) args = {"--cpu", "6/85"};
+    if (no_sync) args.push_back("--no-sync");
+    auto got = ptdump_listing(t, parse_ptdump_options(args));
     // Our lines: keep the offset and the name of packet lines.
     for (auto& l : got)
       if (l[0] != '[') {

@@ -127,7 +127,8 @@ inline constexpr size_t kMaxPacketWindow = 16;
 // bytes. Returns:
 //   > 0  the packet's size; `out` holds it. The size never exceeds avail, with one exception:
 //        the SKZ84 kInvalid packet is 8 bytes once its 7 TMA bytes are seen (libipt skips the
-//        8th byte unseen; a caller at the end of the trace just stops there).
+//        8th byte unseen; if the trace ends before it, ptdump's decoder finds itself past the
+//        end and reports "decoder out of sync", see ptdump_listing()).
 //   0    avail is too short to tell: supply more bytes, or at the end of the trace the packet
 //        is truncated (ptdump then ends the listing silently).
 //   kDecodeUnknownOpcode / kDecodeBadPacket.
