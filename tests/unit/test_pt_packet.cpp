@@ -216,8 +216,8 @@ TEST(LastIp, CompressionForms) {
 // TNT bit order: the oldest branch is the highest bit below the stop bit.
 
 TEST(DecodePacket, Tnt8BitOrder) {
-  // 1 0001 000 0? no: [stop + bits : 7][0]. Byte 0b0_1_1_0_1_0_0 << 1: stop at bit 5 of the
-  // payload, branches (oldest first) 1,0,1,0,0.
+  // TNT-8 is [stop bit + branch bits : 7][0]. Payload 0b0110100: the stop bit is bit 5, the
+  // branches below it (oldest first) are 1,0,1,0,0.
   Packet p = decoded({uint8_t(0b0110100 << 1)}, 1);
   EXPECT_EQ(p.type, PktType::kTnt8);
   EXPECT_EQ(p.tnt_bits, 5);
