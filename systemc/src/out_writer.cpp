@@ -51,6 +51,8 @@ void OutWriter::seq() {
       rec.value = status_.trace_tail;
     } else {
       rec.kind = L::RecordKind(uint8_t(it.o.kind));
+      if (it.o.kind == WalkOut::Kind::Block) ++cnt_[kCtrBlocks];
+      if (it.o.kind == WalkOut::Kind::Gap) ++cnt_[kCtrGaps];
       rec.value = it.o.value;
       rec.flags = it.o.flags;
       rec.icount = it.o.icount;

@@ -147,6 +147,8 @@ void Walker::seq() {
     } else if (pending_ == Pending::Miss) {
       ++cnt_[kCtrStallRefill];
     }
+    cnt_[kCtrOverflows] = core_.overflows();
+    cnt_[kCtrContextSwitches] = core_.context_switches();
   }
 
   pkt.ready.write(running_ && pbuf_.size() <= 1);

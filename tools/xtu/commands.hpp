@@ -13,6 +13,8 @@ int cmd_golden(const Args& args);
 int cmd_events(const Args& args);
 int cmd_compare(const Args& args);
 int cmd_demo(const Args& args);
+int cmd_run(const Args& args);
+int cmd_packets(const Args& args);
 
 // Where the build put the guest workloads (compiled in; overridable with XTU_WORKLOAD_DIR).
 std::string workload_dir();

@@ -19,6 +19,8 @@ const Command kCommands[] = {
     {"demo", xtu::cli::cmd_demo, "capture a bundled workload and check it end to end"},
     {"capture", xtu::cli::cmd_capture, "run a guest program under QEMU and write a trace bundle"},
     {"golden", xtu::cli::cmd_golden, "decode a bundle with libipt: the reference guest trace"},
+    {"run", xtu::cli::cmd_run, "run the unit (cycle-accurate model) on a bundle: its guest trace"},
+    {"packets", xtu::cli::cmd_packets, "list the packets the unit's decoder sees (ptdump format)"},
     {"events", xtu::cli::cmd_events, "print a DBT event stream"},
     {"compare", xtu::cli::cmd_compare, "compare two guest traces (text v1)"},
 };

@@ -11,6 +11,24 @@
 
 namespace xtu::model {
 
+// trace_reader -> pkt_decoder: up to 8 trace bytes. Byte i of the beat (i in [skip, skip+n)) is
+// trace byte offset - skip + i.
+struct TraceBeat {
+  uint64_t data = 0;
+  uint64_t offset = 0;  // trace offset of the first valid byte
+  uint8_t skip = 0;     // valid bytes start at this byte of `data`
+  uint8_t n = 0;        // valid bytes
+  bool end = false;     // no more trace: the beat carries no bytes
+  auto tie() const { return std::tie(data, offset, skip, n, end); }
+  std::ostream& print(std::ostream& o) const { return o << "tbeat{" << offset << "," << int(n) << (end ? ",end" : "") << "}"; }
+  void trace(sc_core::sc_trace_file* tf, const std::string& nm) const {
+    sc_core::sc_trace(tf, data, nm + ".data");
+    sc_core::sc_trace(tf, offset, nm + ".offset");
+    sc_core::sc_trace(tf, n, nm + ".n");
+  }
+};
+XTU_SIGNAL_TYPE(TraceBeat)
+
 // pkt_decoder -> walker
 struct PktItem {
   WalkPacket p;

@@ -1,0 +1,56 @@
+// Running a trace bundle through the unit: the bundle's DBT event stream becomes descriptors and
+// event ring entries, the trace is streamed in, the output drained. Works on any Device.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "xtu/driver/descriptor.hpp"
+#include "xtu/driver/driver.hpp"
+#include "xtu/formats/event_stream.hpp"
+#include "xtu/formats/guest_trace.hpp"
+
+namespace xtu::driver {
+
+// What the unit gets for one traced process: descriptors (LOAD events refer to them by index in
+// `b` until they are placed in the pool) and the event ring entries in trace order.
+struct UnitProgram {
+  uint64_t cr3 = 0, vmcs = 0, code_base = 0, code_size = 0;
+  std::vector<Descriptor> descriptors;
+  std::vector<UnitEvent> events;
+  uint64_t invalid_descriptors = 0;  // descriptors with an INVALID node
+};
+
+// Build it from a bundle's event stream. A `code` event gives two entry points (the prologue and
+// the epilogue that zeroes %eax); a `flush` is followed by LOADs of those at the same offset.
+UnitProgram translate_events(const std::vector<ev::Event>& events, const BuildLimits& limits = {});
+
+struct RunOptions {
+  Buffers buffers;
+  size_t chunk = 64 * 1024;     // trace bytes published per step
+  uint64_t step_cycles = 4096;  // cycles run between driver steps
+  bool ctx_records = false;
+  uint64_t max_idle_steps = 4096;  // steps without progress before giving up
+};
+
+struct RunResult {
+  std::vector<Record> records;
+  std::vector<std::pair<std::string, uint64_t>> counters;
+  uint64_t cycles = 0;          // device cycles from START to DONE
+  uint32_t status = 0;
+  bool done = false;
+  std::vector<std::string> violations;
+  uint64_t pt_bytes = 0, descriptors = 0, events = 0, invalid_descriptors = 0;
+  double seconds = 0;
+  uint64_t counter(const std::string& name) const;
+};
+
+RunResult run_bundle(Device& dev, const std::string& bundle_dir, const RunOptions& options = {});
+
+// The guest trace (text v1 records) of unit output records: BLOCK -> pc, GAP -> gap.
+std::vector<GuestRecord> guest_records(const std::vector<Record>& records);
+void write_guest_trace(const std::vector<Record>& records, GuestTraceWriter& w);
+
+}  // namespace xtu::driver
