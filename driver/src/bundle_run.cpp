@@ -27,7 +27,8 @@ UnitProgram translate_events(const std::vector<ev::Event>& events, const BuildLi
         break;
       }
     p.descriptors.push_back(std::move(d));
-    p.events.push_back(UnitEvent{offset, 1, 0, p.descriptors.back().host, p.descriptors.size() - 1});
+    p.events.push_back(UnitEvent{offset, 1, 0, uint8_t(p.descriptors.back().nodes.size()), p.descriptors.back().host,
+                                 p.descriptors.size() - 1});
     return p.descriptors.size() - 1;
   };
   for (const ev::Event& e : events) {
@@ -57,14 +58,15 @@ UnitProgram translate_events(const std::vector<ev::Event>& events, const BuildLi
                              pc_disp, limits),
             e.trace_offset);
       } else if constexpr (std::is_same_v<T, ev::Link>) {
-        p.events.push_back(UnitEvent{e.trace_offset, 2, uint8_t(b.slot), b.src_tb, b.target});
+        p.events.push_back(UnitEvent{e.trace_offset, 2, uint8_t(b.slot), 0, b.src_tb, b.target});
       } else if constexpr (std::is_same_v<T, ev::Unlink>) {
-        p.events.push_back(UnitEvent{e.trace_offset, 3, uint8_t(b.slot), b.src_tb, 0});
+        p.events.push_back(UnitEvent{e.trace_offset, 3, uint8_t(b.slot), 0, b.src_tb, 0});
       } else if constexpr (std::is_same_v<T, ev::Invalidate>) {
-        p.events.push_back(UnitEvent{e.trace_offset, 4, 0, b.host_addr, 0});
+        p.events.push_back(UnitEvent{e.trace_offset, 4, 0, 0, b.host_addr, 0});
       } else if constexpr (std::is_same_v<T, ev::Flush>) {
-        p.events.push_back(UnitEvent{e.trace_offset, 5, 0, 0, 0});
-        for (size_t k : code_entries) p.events.push_back(UnitEvent{e.trace_offset, 1, 0, p.descriptors[k].host, k});
+        p.events.push_back(UnitEvent{e.trace_offset, 5, 0, 0, 0, 0});
+        for (size_t k : code_entries)
+          p.events.push_back(UnitEvent{e.trace_offset, 1, 0, uint8_t(p.descriptors[k].nodes.size()), p.descriptors[k].host, k});
       }
     }, e.body);
   }

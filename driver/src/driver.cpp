@@ -111,6 +111,7 @@ bool Driver::try_push_event(const UnitEvent& e) {
   ev.offset = e.offset;
   ev.kind = R::EventType(e.kind);
   ev.slot = e.slot;
+  ev.nodes = e.nodes;
   ev.a = e.a;
   ev.b = e.b;
   ev.store(img);

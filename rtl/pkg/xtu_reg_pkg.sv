@@ -364,6 +364,9 @@ package xtu_reg_pkg;
   localparam int XTU_EVENT_SLOT_BYTE    = 9;
   localparam int XTU_EVENT_SLOT_WIDTH   = 8;
   localparam int XTU_EVENT_SLOT_LSB     = 72;
+  localparam int XTU_EVENT_NODES_BYTE   = 10;
+  localparam int XTU_EVENT_NODES_WIDTH  = 8;
+  localparam int XTU_EVENT_NODES_LSB    = 80;
   localparam int XTU_EVENT_A_BYTE       = 16;
   localparam int XTU_EVENT_A_WIDTH      = 64;
   localparam int XTU_EVENT_A_LSB        = 128;
@@ -424,6 +427,9 @@ package xtu_reg_pkg;
   localparam int XTU_HT_STATE_BYTE  = 12;
   localparam int XTU_HT_STATE_WIDTH = 8;
   localparam int XTU_HT_STATE_LSB   = 96;
+  localparam int XTU_HT_NODES_BYTE  = 13;
+  localparam int XTU_HT_NODES_WIDTH = 8;
+  localparam int XTU_HT_NODES_LSB   = 104;
   localparam int XTU_HT_DESC_BYTE   = 16;
   localparam int XTU_HT_DESC_WIDTH  = 64;
   localparam int XTU_HT_DESC_LSB    = 128;
@@ -512,7 +518,8 @@ package xtu_reg_pkg;
   typedef struct packed {
     logic [63:0]     b;       // bytes 24..31: LOAD: descriptor address; LINK: destination TB host address
     logic [63:0]     a;       // bytes 16..23: LOAD, INVALIDATE: entry host address; LINK/UNLINK: source TB host address
-    logic [47:0]     rsvd10;  // bytes 10..15: reserved
+    logic [39:0]     rsvd11;  // bytes 11..15: reserved
+    logic [7:0]      nodes;   // byte 10: LOAD: the descriptor's node count (the unit reads header and nodes in one burst)
     logic [7:0]      slot;    // byte 9: LINK/UNLINK: goto_tb slot
     xtu_event_type_e kind;    // byte 8: enum event_type
     logic [63:0]     offset;  // bytes 0..7: Trace offset: applies before the packet that starts here
@@ -546,7 +553,8 @@ package xtu_reg_pkg;
     logic [31:0]   link1;   // bytes 28..31: Slot 1 link target minus CODE_BASE; 0 = not linked
     logic [31:0]   link0;   // bytes 24..27: Slot 0 link target minus CODE_BASE; 0 = not linked
     logic [63:0]   desc;    // bytes 16..23: Descriptor address
-    logic [23:0]   rsvd13;  // bytes 13..15: reserved
+    logic [15:0]   rsvd14;  // bytes 14..15: reserved
+    logic [7:0]    nodes;   // byte 13: The descriptor's node count (from its LOAD event)
     xtu_ht_state_e state;   // byte 12: enum ht_state
     logic [31:0]   epoch;   // bytes 8..11: Valid only when equal to the unit's epoch (FLUSH increments it)
     logic [63:0]   key;     // bytes 0..7: Host address of the entry point

@@ -48,7 +48,7 @@ void EventQueue::seq() {
       L::Event e = L::Event::load(buf_.data());
       auto k = uint8_t(e.kind);
       if (k < 1 || k > 5) error_ |= kErrEvent;
-      fifo_.push_back(EventItem{UnitEvent{e.offset, k, e.slot, e.a, e.b}});
+      fifo_.push_back(EventItem{UnitEvent{e.offset, k, e.slot, e.nodes, e.a, e.b}});
       buf_.erase(buf_.begin(), buf_.begin() + L::event::kSize);
       --in_flight_;
     }

@@ -24,10 +24,11 @@ void OutWriter::seq() {
   if (!rst_ni.read() || start_i.read()) {
     fifo_.clear();
     beats_.clear();
-    head_ = 0;
-    in_flight_ = 0;
+    head_ = written_ = 0;
+    inflight_.clear();
+    arrived_ = false;
     wreq_valid_ = wbeat_valid_ = false;
-    end_in_flight_ = done_ = false;
+    done_ = false;
     error_ = 0;
     running_ = rst_ni.read() && start_i.read();
     status_.out_head = 0;
@@ -42,6 +43,7 @@ void OutWriter::seq() {
   }
   if (mem_wr.req.fired()) wreq_valid_ = false;
   if (mem_wr.beat.fired()) wbeat_valid_ = false;
+  arrived_ = in.fired();
   if (in.fired()) {
     OutItem it = in.data.read();
     Rec r{};
@@ -61,27 +63,31 @@ void OutWriter::seq() {
     r.end = it.end;
     fifo_.push_back(r);
   }
-  if (mem_wr.ack.fired()) {
+  if (mem_wr.ack.fired() && !inflight_.empty()) {
     if (mem_wr.ack.data.read().resp) error_ |= kErrAxi;
-    head_ += 16ull * in_flight_;
-    cnt_[kCtrRecords] += in_flight_;
-    in_flight_ = 0;
+    Inflight f = inflight_.front();
+    inflight_.pop_front();
+    head_ += 16ull * f.records;
+    cnt_[kCtrRecords] += f.records;
     status_.out_head = head_;
-    if (end_in_flight_) done_ = true;
+    if (f.end) done_ = true;
   }
 
   uint64_t size = cfg_.out_size;
   bool ring_ok = size >= 64 && !(size & (size - 1)) && cfg_.out_base % 16 == 0;
   if (running_ && !ring_ok) error_ |= kErrBounds;
-  if (running_ && !error_ && ring_ok && in_flight_ == 0 && !wreq_valid_ && beats_.empty() && !fifo_.empty()) {
-    uint64_t used = head_ - cfg_.out_tail;
+  bool batch_ready = fifo_.size() >= 8 || !arrived_;
+  if (running_ && !error_ && ring_ok && inflight_.size() < 4 && !wreq_valid_ && beats_.empty() && !fifo_.empty() &&
+      batch_ready) {
+    uint64_t used = written_ - cfg_.out_tail;
     uint64_t space = used <= size ? (size - used) / 16 : 0;
-    uint64_t pos = head_ & (size - 1);
+    uint64_t pos = written_ & (size - 1);
     uint64_t addr = cfg_.out_base + pos;
     uint64_t n = std::min<uint64_t>({8, fifo_.size(), space, (size - pos) / 16, (4096 - (addr & 4095)) / 16});
     if (n > 0) {
       wreq_ = MemWrite{addr, uint16_t(2 * n)};
       wreq_valid_ = true;
+      Inflight f{unsigned(n), false};
       for (uint64_t k = 0; k < n; ++k) {
         const Rec& r = fifo_.front();
         uint64_t w0, w1;
@@ -89,10 +95,11 @@ void OutWriter::seq() {
         std::memcpy(&w1, r.bytes + 8, 8);
         beats_.push_back(MemWBeat{w0, 0xff, false});
         beats_.push_back(MemWBeat{w1, 0xff, k + 1 == n});
-        if (r.end) end_in_flight_ = true;
+        if (r.end) f.end = true;
         fifo_.pop_front();
       }
-      in_flight_ = unsigned(n);
+      inflight_.push_back(f);
+      written_ += 16 * n;
     }
   }
   if (!wbeat_valid_ && !beats_.empty()) {

@@ -121,17 +121,24 @@ void TbCache::on_entry(const uint8_t* e) {
   if (match) {
     entry_addr_ = here;
     found_desc_ = L::ht::kDesc.load(e);
+    found_nodes_ = L::ht::kNodes.load(e);
     found_link_[0] = L::ht::kLink0.load(e);
     found_link_[1] = L::ht::kLink1.load(e);
     switch (cur_.op) {
-      case CacheReq::Op::Lookup:
-        if (!in_window(found_desc_, L::desc::kSize, cfg_.desc_base, cfg_.desc_size)) return fail(kErrBounds);
-        rreq_reg_ = MemRead{found_desc_, uint16_t(L::desc::kSize / 8)};
+      case CacheReq::Op::Lookup: {
+        // Header and nodes in one burst when the node count is known (it is, from the LOAD) and
+        // the descriptor does not cross a 4 KiB boundary; else the header first.
+        uint64_t bytes = L::desc::kSize + 8ull * found_nodes_;
+        bool one = found_nodes_ >= 1 && found_nodes_ <= max_nodes_ && (found_desc_ & 4095) + bytes <= 4096;
+        if (!one) bytes = L::desc::kSize;
+        if (!in_window(found_desc_, bytes, cfg_.desc_base, cfg_.desc_size)) return fail(kErrBounds);
+        rreq_reg_ = MemRead{found_desc_, uint16_t(bytes / 8)};
         rreq_valid_ = true;
         beats_expected_ = unsigned(L::desc::kSize / 8);
         buf_.clear();
         st_ = State::HeaderWait;
         return;
+      }
       case CacheReq::Op::Load:
         st_ = State::WriteEntry;  // the same key again: a new descriptor replaces the old one
         return;
@@ -256,7 +263,8 @@ void TbCache::seq() {
         std::memcpy(hdr_, buf_.data(), sizeof hdr_);
         L::Desc h = L::Desc::load(hdr_);
         bool ok = h.host == cur_.addr && h.n >= 1 && h.n <= max_nodes_ &&
-                  (h.kind == L::DescKind::Tb || h.kind == L::DescKind::Code);
+                  (h.kind == L::DescKind::Tb || h.kind == L::DescKind::Code) &&
+                  (found_nodes_ == 0 || found_nodes_ == h.n);
         uint64_t nodes_at = found_desc_ + L::desc::kSize;
         if (ok && !in_window(nodes_at, 8ull * h.n, cfg_.desc_base, cfg_.desc_size)) {
           fail(kErrBounds);
@@ -275,6 +283,13 @@ void TbCache::seq() {
           uint64_t w = bad.pack();
           std::memcpy(buf_.data(), &w, 8);
           fill_line();
+          break;
+        }
+        if (rreq_reg_.beats * 8ull == L::desc::kSize + 8ull * h.n) {
+          // The nodes came with the header: wait for the rest of the burst.
+          buf_.erase(buf_.begin(), buf_.begin() + L::desc::kSize);
+          beats_expected_ = h.n;
+          st_ = State::NodesWait;
           break;
         }
         // Nodes, in bursts that do not cross a 4 KiB boundary.
@@ -314,6 +329,7 @@ void TbCache::seq() {
         L::ht::kEpoch.store(e, epoch_);
         L::ht::kState.store(e, L::HtState::Valid);
         L::ht::kDesc.store(e, cur_.desc);
+        L::ht::kNodes.store(e, cur_.nodes);
         for (int k = 0; k < 4; ++k) {
           uint64_t w;
           std::memcpy(&w, e + 8 * k, 8);

@@ -70,7 +70,7 @@ Unit::Unit(sc_core::sc_module_name n, const UnitParams& params)
   cache_->mem_wr.ack.bind(wr_cache_.ack);
   cache_->error_o(err_cache_);
 
-  walker_ = std::make_unique<Walker>("walker", cfg_, counters_, *cache_);
+  walker_ = std::make_unique<Walker>("walker", cfg_, counters_, *cache_, params_.walk_width);
   clocked(*walker_);
   walker_->pkt.bind(pkt_walk_);
   walker_->ev.bind(events_);

@@ -4,10 +4,15 @@
 
 namespace xtu::model {
 
-Walker::Walker(sc_core::sc_module_name n, const UnitConfig& cfg, UnitCounters& counters, TbCache& cache)
+namespace {
+constexpr size_t kPktBuf = 4;  // the walker's packet input buffer
+}  // namespace
+
+Walker::Walker(sc_core::sc_module_name n, const UnitConfig& cfg, UnitCounters& counters, TbCache& cache,
+               unsigned width)
     : sc_module(n), clk_i("clk_i"), rst_ni("rst_ni"), start_i("start_i"), pkt("pkt"), ev("ev"),
       evq_drained_i("evq_drained_i"), creq("creq"), cresp("cresp"), out("out"), idle_o("idle_o"), cfg_(cfg),
-      cnt_(counters), cache_(cache) {
+      cnt_(counters), cache_(cache), width_(width ? width : 1) {
   SC_HAS_PROCESS(Walker);
   SC_METHOD(seq);
   sensitive << clk_i.pos();
@@ -99,42 +104,56 @@ void Walker::seq() {
                        (!pbuf_.empty() ? ebuf_.front().e.offset <= pbuf_.front().p.offset : ended_);
       if (event_due) {
         const UnitEvent& e = ebuf_.front().e;
-        creq_reg_ = CacheReq{CacheReq::Op(e.type), e.a, e.b, e.b, e.slot};
+        creq_reg_ = CacheReq{CacheReq::Op(e.type), e.a, e.b, e.b, e.slot, e.nodes};
         creq_valid_ = true;
         pending_ = Pending::Event;
         ++cnt_[kCtrStallEvent];
       } else {
-        bool visible = !pbuf_.empty() && (!ebuf_.empty() || evq_drained_i.read());
-        WalkerCore::Step s = core_.step(visible ? &pbuf_.front().p : nullptr);
-        if (s.consumed) {
-          if (pbuf_.front().p.kind == WalkPacket::Kind::End) ended_ = true;
-          pbuf_.pop_front();
-        }
-        if (core_.has_output() && !out_valid_) {
-          out_reg_.o = core_.take_output();
-          out_reg_.end = false;
-          out_valid_ = true;
-        }
-        if (s.advanced) ++cnt_[kCtrNodes];
-        if (s.need_lookup) {
-          ++cnt_[kCtrCamLookups];
-          int line = cache_.cam_lookup(core_.lookup_addr());
-          if (line >= 0) {
-            ++cnt_[kCtrCamHits];
-            cache_.touch(unsigned(line));
-            hit_line_ = uint16_t(line);
-            pending_ = Pending::Hit;
-          } else {
-            creq_reg_ = CacheReq{CacheReq::Op::Lookup, core_.lookup_addr(), 0, 0, 0};
-            creq_valid_ = true;
-            pending_ = Pending::Miss;
+        // Up to WALK_WIDTH steps: each may use the next packet (one whose events are all
+        // applied), follow a node, emit one event or start one lookup; the cycle ends at an
+        // output, a lookup or a wait.
+        size_t used = 0;
+        WalkerCore::Step s;
+        for (unsigned w = 0; w < width_; ++w) {
+          const WalkPacket* p = nullptr;
+          if (used < pbuf_.size()) {
+            const WalkPacket& cand = pbuf_[used].p;
+            bool events_done = ebuf_.empty() ? evq_drained_i.read() : ebuf_.front().e.offset > cand.offset;
+            if (events_done) p = &cand;
           }
+          s = core_.step(p);
+          if (s.consumed) {
+            if (p->kind == WalkPacket::Kind::End) ended_ = true;
+            ++used;
+          }
+          if (core_.has_output() && !out_valid_) {
+            out_reg_.o = core_.take_output();
+            out_reg_.end = false;
+            out_valid_ = true;
+          }
+          if (s.need_lookup) {
+            ++cnt_[kCtrCamLookups];
+            int line = cache_.cam_lookup(core_.lookup_addr());
+            if (line >= 0) {
+              ++cnt_[kCtrCamHits];
+              cache_.touch(unsigned(line));
+              hit_line_ = uint16_t(line);
+              pending_ = Pending::Hit;
+            } else {
+              creq_reg_ = CacheReq{CacheReq::Op::Lookup, core_.lookup_addr(), 0, 0, 0, 0};
+              creq_valid_ = true;
+              pending_ = Pending::Miss;
+            }
+          }
+          if (s.blocked) ++cnt_[kCtrStallOutput];
+          if (s.need_packet && !s.advanced && !s.consumed && w == 0) {
+            if (pbuf_.empty() && !ended_) ++cnt_[kCtrStallTrace];
+            else if (!pbuf_.empty() && !p) ++cnt_[kCtrStallEvent];
+          }
+          if (s.emitted || s.need_lookup || s.blocked || s.need_packet || s.idle()) break;
         }
-        if (s.blocked) ++cnt_[kCtrStallOutput];
-        if (s.need_packet && !s.advanced && !s.consumed) {
-          if (pbuf_.empty() && !ended_) ++cnt_[kCtrStallTrace];
-          else if (!pbuf_.empty() && !visible) ++cnt_[kCtrStallEvent];
-        }
+        pbuf_.erase(pbuf_.begin(), pbuf_.begin() + long(used));
+        cnt_[kCtrNodes] = core_.nodes();
         // The trace is over and everything before END is out: send END once.
         if (ended_ && !end_sent_ && s.need_packet && pbuf_.empty() && ebuf_.empty() && !out_valid_ &&
             !core_.has_output()) {
@@ -151,7 +170,7 @@ void Walker::seq() {
     cnt_[kCtrContextSwitches] = core_.context_switches();
   }
 
-  pkt.ready.write(running_ && pbuf_.size() <= 1);
+  pkt.ready.write(running_ && pbuf_.size() + 1 < kPktBuf);
   ev.ready.write(running_ && ebuf_.size() <= 1);
   cresp.ready.write(true);
   out.valid.write(out_valid_);

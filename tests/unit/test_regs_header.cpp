@@ -184,13 +184,14 @@ TEST(RegsHeader, LayoutOffsetsAndSizes) {
 TEST(RegsHeader, ByteLayoutStoreIsLittleEndianAndRoundTrips) {
   std::array<uint8_t, regs::event::kSize> buf;
   buf.fill(0xee);  // store() must clear the reserved bytes
-  const regs::Event ev{0x0102030405060708ull, regs::EventType::Link, 1, 0x1111222233334444ull, 0x5555666677778888ull};
+  const regs::Event ev{0x0102030405060708ull, regs::EventType::Link, 1, 5, 0x1111222233334444ull, 0x5555666677778888ull};
   ev.store(buf.data());
   EXPECT_EQ(buf[0], 0x08);  // least significant byte first
   EXPECT_EQ(buf[7], 0x01);
   EXPECT_EQ(buf[8], 2);  // LINK
   EXPECT_EQ(buf[9], 1);
-  for (size_t i = 10; i < 16; ++i) EXPECT_EQ(buf[i], 0) << "reserved byte " << i;
+  EXPECT_EQ(buf[10], 5);  // nodes
+  for (size_t i = 11; i < 16; ++i) EXPECT_EQ(buf[i], 0) << "reserved byte " << i;
   EXPECT_EQ(buf[16], 0x44);
   EXPECT_EQ(buf[31], 0x55);
   EXPECT_EQ(regs::Event::load(buf.data()), ev);
@@ -213,7 +214,7 @@ TEST(RegsHeader, ByteLayoutStoreIsLittleEndianAndRoundTrips) {
   EXPECT_EQ(r.icount, 0xbeef);
 
   const regs::Desc d{0xffff800000001000ull, 0x400000, regs::DescKind::Tb, 7, 42, 0x1234};
-  const regs::Ht h{0xffff800000001000ull, 3, regs::HtState::Valid, 0x9000, 0x40, 0};
+  const regs::Ht h{0xffff800000001000ull, 3, regs::HtState::Valid, 9, 0x9000, 0x40, 0};
   std::array<uint8_t, 32> db{}, hb{};
   d.store(db.data());
   h.store(hb.data());
@@ -222,6 +223,7 @@ TEST(RegsHeader, ByteLayoutStoreIsLittleEndianAndRoundTrips) {
   EXPECT_EQ(db[16], 1);   // kind TB
   EXPECT_EQ(db[17], 7);   // n
   EXPECT_EQ(hb[12], 1);   // state VALID
+  EXPECT_EQ(hb[13], 9);   // nodes
   EXPECT_EQ(hb[24], 0x40);  // link0
 }
 

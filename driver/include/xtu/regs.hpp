@@ -760,6 +760,7 @@ inline constexpr std::size_t kSize = 32;
 inline constexpr ByteField<uint64_t> kOffset{0};  ///< bytes 0..7: Trace offset: applies before the packet that starts here
 inline constexpr ByteField<uint8_t, EventType> kKind{8};  ///< byte 8: enum event_type
 inline constexpr ByteField<uint8_t> kSlot{9};  ///< byte 9: LINK/UNLINK: goto_tb slot
+inline constexpr ByteField<uint8_t> kNodes{10};  ///< byte 10: LOAD: the descriptor's node count (the unit reads header and nodes in one burst)
 inline constexpr ByteField<uint64_t> kA{16};  ///< bytes 16..23: LOAD, INVALIDATE: entry host address; LINK/UNLINK: source TB host address
 inline constexpr ByteField<uint64_t> kB{24};  ///< bytes 24..31: LOAD: descriptor address; LINK: destination TB host address
 }  // namespace event
@@ -769,6 +770,7 @@ struct Event {
   uint64_t offset{};
   EventType kind{};
   uint8_t slot{};
+  uint8_t nodes{};
   uint64_t a{};
   uint64_t b{};
 
@@ -778,6 +780,7 @@ struct Event {
     s.offset = event::kOffset.load(buf);
     s.kind = event::kKind.load(buf);
     s.slot = event::kSlot.load(buf);
+    s.nodes = event::kNodes.load(buf);
     s.a = event::kA.load(buf);
     s.b = event::kB.load(buf);
     return s;
@@ -788,12 +791,13 @@ struct Event {
     event::kOffset.store(buf, offset);
     event::kKind.store(buf, kind);
     event::kSlot.store(buf, slot);
+    event::kNodes.store(buf, nodes);
     event::kA.store(buf, a);
     event::kB.store(buf, b);
   }
 
   [[nodiscard]] constexpr bool operator==(const Event& o) const noexcept {
-    return offset == o.offset && kind == o.kind && slot == o.slot && a == o.a && b == o.b;
+    return offset == o.offset && kind == o.kind && slot == o.slot && nodes == o.nodes && a == o.a && b == o.b;
   }
   [[nodiscard]] constexpr bool operator!=(const Event& o) const noexcept { return !(*this == o); }
 };
@@ -911,6 +915,7 @@ inline constexpr std::size_t kSize = 32;
 inline constexpr ByteField<uint64_t> kKey{0};  ///< bytes 0..7: Host address of the entry point
 inline constexpr ByteField<uint32_t> kEpoch{8};  ///< bytes 8..11: Valid only when equal to the unit's epoch (FLUSH increments it)
 inline constexpr ByteField<uint8_t, HtState> kState{12};  ///< byte 12: enum ht_state
+inline constexpr ByteField<uint8_t> kNodes{13};  ///< byte 13: The descriptor's node count (from its LOAD event)
 inline constexpr ByteField<uint64_t> kDesc{16};  ///< bytes 16..23: Descriptor address
 inline constexpr ByteField<uint32_t> kLink0{24};  ///< bytes 24..27: Slot 0 link target minus CODE_BASE; 0 = not linked
 inline constexpr ByteField<uint32_t> kLink1{28};  ///< bytes 28..31: Slot 1 link target minus CODE_BASE; 0 = not linked
@@ -921,6 +926,7 @@ struct Ht {
   uint64_t key{};
   uint32_t epoch{};
   HtState state{};
+  uint8_t nodes{};
   uint64_t desc{};
   uint32_t link0{};
   uint32_t link1{};
@@ -931,6 +937,7 @@ struct Ht {
     s.key = ht::kKey.load(buf);
     s.epoch = ht::kEpoch.load(buf);
     s.state = ht::kState.load(buf);
+    s.nodes = ht::kNodes.load(buf);
     s.desc = ht::kDesc.load(buf);
     s.link0 = ht::kLink0.load(buf);
     s.link1 = ht::kLink1.load(buf);
@@ -942,13 +949,14 @@ struct Ht {
     ht::kKey.store(buf, key);
     ht::kEpoch.store(buf, epoch);
     ht::kState.store(buf, state);
+    ht::kNodes.store(buf, nodes);
     ht::kDesc.store(buf, desc);
     ht::kLink0.store(buf, link0);
     ht::kLink1.store(buf, link1);
   }
 
   [[nodiscard]] constexpr bool operator==(const Ht& o) const noexcept {
-    return key == o.key && epoch == o.epoch && state == o.state && desc == o.desc && link0 == o.link0 && link1 == o.link1;
+    return key == o.key && epoch == o.epoch && state == o.state && nodes == o.nodes && desc == o.desc && link0 == o.link0 && link1 == o.link1;
   }
   [[nodiscard]] constexpr bool operator!=(const Ht& o) const noexcept { return !(*this == o); }
 };

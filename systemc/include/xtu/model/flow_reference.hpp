@@ -20,6 +20,7 @@ struct UnitEvent {
   uint64_t offset = 0;
   uint8_t type = 0;  // 1 LOAD, 2 LINK, 3 UNLINK, 4 INVALIDATE, 5 FLUSH
   uint8_t slot = 0;
+  uint8_t nodes = 0;  // LOAD: the descriptor's node count
   uint64_t a = 0, b = 0;
 };
 

@@ -1,8 +1,9 @@
 // formatter + out_writer block (docs/architecture.md): walker events become 16-byte records
 // (docs/layouts.md, "record") written to the output ring in bursts (up to 8 records, never across
-// the ring's end or a 4 KiB boundary). OUT_HEAD advances when a burst is acknowledged; while the
-// ring is full (OUT_HEAD - OUT_TAIL = OUT_SIZE) nothing is written and the input stalls, which
-// stalls the walker. done_o rises once the END record is written.
+// the ring's end or a 4 KiB boundary), up to 4 bursts in flight. A burst starts when 8 records
+// are waiting or no record arrived in the last cycle. OUT_HEAD advances as bursts are
+// acknowledged (in order); while the ring is full (written - OUT_TAIL = OUT_SIZE) nothing is
+// written and the input stalls, which stalls the walker. done_o rises once END is written.
 #pragma once
 
 #include <systemc>
@@ -40,12 +41,15 @@ private:
   };
   std::deque<Rec> fifo_;
   uint64_t head_ = 0;          // bytes acknowledged
-  unsigned in_flight_ = 0;     // records being written
+  uint64_t written_ = 0;       // bytes issued (head_ + bursts in flight)
+  struct Inflight { unsigned records; bool end; };
+  std::deque<Inflight> inflight_;
+  bool arrived_ = false;       // a record arrived at the last edge
   std::deque<MemWBeat> beats_;
   bool wreq_valid_ = false, wbeat_valid_ = false;
   MemWrite wreq_;
   MemWBeat wbeat_;
-  bool end_in_flight_ = false, done_ = false, running_ = false;
+  bool done_ = false, running_ = false;
   uint32_t error_ = 0;
 };
 

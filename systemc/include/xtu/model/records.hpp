@@ -44,7 +44,7 @@ XTU_SIGNAL_TYPE(PktItem)
 // event_queue -> walker
 struct EventItem {
   UnitEvent e;
-  auto tie() const { return std::tie(e.offset, e.type, e.slot, e.a, e.b); }
+  auto tie() const { return std::tie(e.offset, e.type, e.slot, e.nodes, e.a, e.b); }
   std::ostream& print(std::ostream& o) const { return o << "ev{" << int(e.type) << "@" << e.offset << "}"; }
   void trace(sc_core::sc_trace_file* tf, const std::string& n) const {
     sc_core::sc_trace(tf, e.offset, n + ".offset");
@@ -74,7 +74,8 @@ struct CacheReq {
   uint64_t desc = 0;    // Load: descriptor address
   uint64_t target = 0;  // Link: destination host address
   uint8_t slot = 0;
-  auto tie() const { return std::tie(op, addr, desc, target, slot); }
+  uint8_t nodes = 0;    // Load: the descriptor's node count
+  auto tie() const { return std::tie(op, addr, desc, target, slot, nodes); }
   std::ostream& print(std::ostream& o) const { return o << "creq{" << int(op) << "," << std::hex << addr << std::dec << "}"; }
   void trace(sc_core::sc_trace_file* tf, const std::string& n) const { sc_core::sc_trace(tf, addr, n + ".addr"); }
 };

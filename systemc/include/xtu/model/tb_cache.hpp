@@ -73,6 +73,7 @@ private:
   // entry found
   uint64_t entry_addr_ = 0;
   uint64_t found_desc_ = 0;
+  unsigned found_nodes_ = 0;
   uint32_t found_link_[2] = {0, 0};
   // descriptor being read
   uint8_t hdr_[32];

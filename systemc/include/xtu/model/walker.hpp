@@ -3,7 +3,8 @@
 //
 // Per cycle: packets, events and cache answers that arrived at this edge enter small input
 // buffers; then either one DBT event is sent to the tb_cache (when the oldest pending event's
-// offset is <= the next packet's), or the core steps. A packet is visible to the core only once
+// offset is <= the next packet's), or the core steps: one step, and up to WALK_WIDTH - 1 more
+// while each step only followed a node. A packet is visible to the core only once
 // every event up to its offset is applied (the next event is later, or the event queue is
 // drained). A lookup reads the CAM directly (its result, like a synchronous node RAM read, is
 // used at the next cycle); a miss goes to the tb_cache's refill engine through `creq`.
@@ -31,7 +32,8 @@ public:
   ChanOut<OutItem> out;
   sc_core::sc_out<bool> idle_o;  // END sent and nothing pending
 
-  Walker(sc_core::sc_module_name n, const UnitConfig& cfg, UnitCounters& counters, TbCache& cache);
+  // `width`: nodes followed per cycle at most (WALK_WIDTH).
+  Walker(sc_core::sc_module_name n, const UnitConfig& cfg, UnitCounters& counters, TbCache& cache, unsigned width);
 
   const WalkerCore& core() const { return core_; }
 
@@ -43,6 +45,7 @@ private:
   const UnitConfig& cfg_;
   UnitCounters& cnt_;
   TbCache& cache_;
+  unsigned width_;
   WalkerCore core_;
   std::deque<PktItem> pbuf_;
   std::deque<EventItem> ebuf_;
