@@ -83,8 +83,13 @@ RunResult run_bundle(Device& dev, const std::string& dir, const RunOptions& o) {
   auto t0 = std::chrono::steady_clock::now();
   BundleInfo info = read_bundle_info(dir);
   std::vector<uint8_t> pt = read_file_bytes(dir + "/" + info.trace_file);
-  UnitProgram prog = translate_events(ev::read(dir + "/" + info.events_file));
+  RunResult r = run_program(dev, pt, translate_events(ev::read(dir + "/" + info.events_file)), o);
+  r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  return r;
+}
 
+RunResult run_program(Device& dev, const std::vector<uint8_t>& pt, UnitProgram prog, const RunOptions& o) {
+  auto t0 = std::chrono::steady_clock::now();
   Driver drv(dev);
   DeviceInfo di = drv.identify();
   Buffers b = o.buffers;
@@ -122,7 +127,10 @@ RunResult run_bundle(Device& dev, const std::string& dir, const RunOptions& o) {
     if (next_ev < prog.events.size()) target = std::min<uint64_t>(target, prog.events[next_ev].offset);
     if (target > drv.trace_published())
       drv.push_trace(pt.data() + drv.trace_published(), size_t(target - drv.trace_published()));
-    if (!last_sent && next_ev == prog.events.size() && drv.trace_published() == pt.size()) {
+    // The end of the trace is like a packet at offset pt.size(): it may be published once every
+    // event before it is (later events change nothing the unit reports).
+    bool events_before_end = next_ev == prog.events.size() || prog.events[next_ev].offset >= pt.size();
+    if (!last_sent && events_before_end && drv.trace_published() == pt.size()) {
       drv.trace_last();
       last_sent = true;
     }

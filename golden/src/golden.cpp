@@ -244,6 +244,7 @@ Stats run(const std::string& dir, GuestTraceWriter& out, const Options& opt) {
   auto gap = [&]() { out.gap(); ++st.gaps; };
 
   int status = pt_insn_sync_forward(dec);
+  if (status == -pte_eos && !pt.empty()) gap();  // trace bytes without a single PSB
   if (status >= 0) {
     uint64_t sync = 0;
     pt_insn_get_sync_offset(dec, &sync);

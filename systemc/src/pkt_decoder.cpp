@@ -7,7 +7,7 @@ namespace xtu::model {
 
 PktDecoder::PktDecoder(sc_core::sc_module_name n, UnitStatus& status, UnitCounters& counters, unsigned window)
     : sc_module(n), clk_i("clk_i"), rst_ni("rst_ni"), start_i("start_i"), in("in"),
-      out("out"), status_(status), cnt_(counters), capacity_(window) {
+      out("out"), pos_o("pos_o"), status_(status), cnt_(counters), capacity_(window) {
   SC_HAS_PROCESS(PktDecoder);
   SC_METHOD(seq);
   sensitive << clk_i.pos();
@@ -45,6 +45,7 @@ void PktDecoder::seq() {
     status_.trace_tail = 0;
     in.ready.write(false);
     out.valid.write(false);
+    pos_o.write(0);
     return;
   }
   if (out.fired()) out_valid_ = false;
@@ -89,6 +90,14 @@ void PktDecoder::seq() {
           emit(p);
         }
         first_search_ = false;
+      } else if (s < 0 && end_seen_ && first_search_ && end > 0) {
+        // Trace bytes without a single PSB: nothing could be decoded; say so, then end.
+        first_search_ = false;
+        WalkPacket p;
+        p.kind = K::Error;
+        p.offset = 0;
+        p.reason = 3;
+        emit(p);
       } else if (s < 0 && end_seen_) {
         mode_ = Mode::Done;
         WalkPacket p;
@@ -213,6 +222,7 @@ void PktDecoder::seq() {
   in.ready.write(running_ && !end_seen_ && win_.size() + 8 <= capacity_);
   out.valid.write(out_valid_);
   if (out_valid_) out.data.write(out_reg_);
+  pos_o.write(consumed);
 }
 
 }  // namespace xtu::model

@@ -6,7 +6,7 @@ Unit::Unit(sc_core::sc_module_name n, const UnitParams& params)
     : sc_module(n), clk_i("clk_i"), rst_ni("rst_ni"), irq_o("irq_o"), s_axil("s_axil"), m_axi("m_axi"),
       params_(params), start_("start"), soft_reset_("soft_reset"), blk_rst_n_("blk_rst_n"), done_("done"),
       watermark_("watermark"), evq_drained_("evq_drained"), walker_idle_("walker_idle"),
-      err_cache_("err_cache"), err_evq_("err_evq"), err_out_("err_out"), err_trace_("err_trace"),
+      dec_pos_("dec_pos"), err_cache_("err_cache"), err_evq_("err_evq"), err_out_("err_out"), err_trace_("err_trace"),
       err_all_("err_all"), rd_trace_("rd_trace"), rd_event_("rd_event"), rd_cache_("rd_cache"),
       wr_cache_("wr_cache"), wr_out_("wr_out"), beats_("beats"), pkt_dec_("pkt_dec"), pkt_walk_("pkt_walk"),
       events_("events"), creq_("creq"), cresp_("cresp"), out_("out") {
@@ -43,6 +43,7 @@ Unit::Unit(sc_core::sc_module_name n, const UnitParams& params)
   clocked(*decoder_);
   decoder_->in.bind(beats_);
   decoder_->out.bind(pkt_dec_);
+  decoder_->pos_o(dec_pos_);
 
   pkt_fifo_ = std::make_unique<Fifo<PktItem>>("pkt_fifo", 8);
   pkt_fifo_->clk_i(clk_i);
@@ -75,6 +76,8 @@ Unit::Unit(sc_core::sc_module_name n, const UnitParams& params)
   walker_->pkt.bind(pkt_walk_);
   walker_->ev.bind(events_);
   walker_->evq_drained_i(evq_drained_);
+  walker_->dec_pos_i(dec_pos_);
+  walker_->dec_out_valid_i(pkt_dec_.valid);
   walker_->creq.bind(creq_);
   walker_->cresp.bind(cresp_);
   walker_->out.bind(out_);

@@ -11,7 +11,7 @@ constexpr size_t kPktBuf = 4;  // the walker's packet input buffer
 Walker::Walker(sc_core::sc_module_name n, const UnitConfig& cfg, UnitCounters& counters, TbCache& cache,
                unsigned width)
     : sc_module(n), clk_i("clk_i"), rst_ni("rst_ni"), start_i("start_i"), pkt("pkt"), ev("ev"),
-      evq_drained_i("evq_drained_i"), creq("creq"), cresp("cresp"), out("out"), idle_o("idle_o"), cfg_(cfg),
+      evq_drained_i("evq_drained_i"), dec_pos_i("dec_pos_i"), dec_out_valid_i("dec_out_valid_i"), creq("creq"), cresp("cresp"), out("out"), idle_o("idle_o"), cfg_(cfg),
       cnt_(counters), cache_(cache), width_(width ? width : 1) {
   SC_HAS_PROCESS(Walker);
   SC_METHOD(seq);
@@ -100,8 +100,10 @@ void Walker::seq() {
     }
 
     if (pending_ == Pending::None && !creq_valid_) {
+      bool nothing_on_way = pbuf_.empty() && !pkt.valid.read() && !dec_out_valid_i.read();
       bool event_due = !ebuf_.empty() &&
-                       (!pbuf_.empty() ? ebuf_.front().e.offset <= pbuf_.front().p.offset : ended_);
+                       (!pbuf_.empty() ? ebuf_.front().e.offset <= pbuf_.front().p.offset
+                                       : ended_ || (nothing_on_way && ebuf_.front().e.offset <= dec_pos_i.read()));
       if (event_due) {
         const UnitEvent& e = ebuf_.front().e;
         creq_reg_ = CacheReq{CacheReq::Op(e.type), e.a, e.b, e.b, e.slot, e.nodes};

@@ -48,6 +48,8 @@ struct RunResult {
 };
 
 RunResult run_bundle(Device& dev, const std::string& bundle_dir, const RunOptions& options = {});
+// The same on a trace and a program in memory.
+RunResult run_program(Device& dev, const std::vector<uint8_t>& pt, UnitProgram prog, const RunOptions& options = {});
 
 // The guest trace (text v1 records) of unit output records: BLOCK -> pc, GAP -> gap.
 std::vector<GuestRecord> guest_records(const std::vector<Record>& records);

@@ -38,6 +38,7 @@ public:
   sc_core::sc_in<bool> clk_i, rst_ni, start_i;
   ChanIn<TraceBeat> in;
   ChanOut<PktItem> out;
+  sc_core::sc_out<uint64_t> pos_o;  // trace offset of the next packet (or where the search is)
 
   PktDecoder(sc_core::sc_module_name n, UnitStatus& status, UnitCounters& counters, unsigned window = 64);
 

@@ -49,6 +49,7 @@ private:
   UnitCounters counters_;
 
   sc_core::sc_signal<bool> start_, soft_reset_, blk_rst_n_, done_, watermark_, evq_drained_, walker_idle_;
+  sc_core::sc_signal<uint64_t> dec_pos_;
   sc_core::sc_signal<uint32_t> err_cache_, err_evq_, err_out_, err_trace_, err_all_;
   MemReadChannels rd_trace_, rd_event_, rd_cache_;
   MemWriteChannels wr_cache_, wr_out_;

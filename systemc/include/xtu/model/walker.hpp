@@ -27,6 +27,11 @@ public:
   ChanIn<PktItem> pkt;
   ChanIn<EventItem> ev;
   sc_core::sc_in<bool> evq_drained_i;
+  // The decoder's position and whether a packet is on its way (decoder output or FIFO): an
+  // event whose offset the position has passed is due even while no packet comes (a PSB search
+  // over bad bytes), as long as nothing earlier is still on its way.
+  sc_core::sc_in<uint64_t> dec_pos_i;
+  sc_core::sc_in<bool> dec_out_valid_i;
   ChanOut<CacheReq> creq;
   ChanIn<CacheResp> cresp;
   ChanOut<OutItem> out;
