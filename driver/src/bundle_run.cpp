@@ -83,7 +83,12 @@ RunResult run_bundle(Device& dev, const std::string& dir, const RunOptions& o) {
   auto t0 = std::chrono::steady_clock::now();
   BundleInfo info = read_bundle_info(dir);
   std::vector<uint8_t> pt = read_file_bytes(dir + "/" + info.trace_file);
-  RunResult r = run_program(dev, pt, translate_events(ev::read(dir + "/" + info.events_file)), o);
+  UnitProgram prog = translate_events(ev::read(dir + "/" + info.events_file));
+  prog.mtc_freq = uint8_t(info.pt.mtc ? info.pt.mtc_freq : 0);
+  prog.nom_freq = uint8_t(info.pt.nom_freq);
+  prog.cpuid15_eax = info.pt.cpuid_15_eax;
+  prog.cpuid15_ebx = info.pt.cpuid_15_ebx;
+  RunResult r = run_program(dev, pt, std::move(prog), o);
   r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   return r;
 }
@@ -101,6 +106,7 @@ RunResult run_program(Device& dev, const std::vector<uint8_t>& pt, UnitProgram p
   drv.setup(b);
   drv.set_context(prog.cr3, prog.vmcs, true, o.ctx_records);
   drv.set_code(prog.code_base, prog.code_size);
+  drv.set_time_config(prog.mtc_freq, prog.nom_freq, prog.cpuid15_eax, prog.cpuid15_ebx);
   std::vector<uint64_t> addr(prog.descriptors.size());
   for (size_t k = 0; k < prog.descriptors.size(); ++k) addr[k] = drv.put_descriptor(prog.descriptors[k]);
   for (UnitEvent& e : prog.events)
@@ -111,7 +117,7 @@ RunResult run_program(Device& dev, const std::vector<uint8_t>& pt, UnitProgram p
   res.descriptors = prog.descriptors.size();
   res.events = prog.events.size();
   res.invalid_descriptors = prog.invalid_descriptors;
-  drv.start();
+  drv.start(o.time);
   uint64_t start_cycles = dev.cycles();
   size_t next_ev = 0;
   bool last_sent = false;

@@ -70,6 +70,12 @@ void Driver::set_code(uint64_t base, uint64_t size) {
   dev_.write64(R::code_size::kOffset, size);
 }
 
+void Driver::set_time_config(uint8_t mtc_freq, uint8_t nom_freq, uint32_t cpuid15_eax, uint32_t cpuid15_ebx) {
+  dev_.write32(R::time_cfg::kOffset, R::time_cfg::kMtcFreq.set(0, mtc_freq) | R::time_cfg::kNomFreq.set(0, nom_freq));
+  dev_.write32(R::cpuid15_eax::kOffset, cpuid15_eax);
+  dev_.write32(R::cpuid15_ebx::kOffset, cpuid15_ebx);
+}
+
 uint64_t Driver::put_descriptor(const Descriptor& d) {
   uint64_t size = R::desc::kSize + 8 * d.nodes.size();
   if ((desc_used_ & 4095) + size > 4096) desc_used_ = (desc_used_ + 4095) & ~uint64_t(4095);

@@ -321,6 +321,12 @@ Stats run(const std::string& dir, GuestTraceWriter& out, const Options& opt) {
       if (const Tb* tb = d.current->entry(insn.ip)) {
         out.block(tb->pc);
         ++st.records;
+        if (opt.on_block) {
+          uint64_t tsc = 0;
+          uint32_t lost_mtc = 0, lost_cyc = 0;
+          bool valid = pt_insn_time(dec, &tsc, &lost_mtc, &lost_cyc) >= 0;
+          opt.on_block(tb->pc, tsc, valid);
+        }
       }
       continue;
     }

@@ -255,6 +255,24 @@ package xtu_reg_pkg;
   localparam logic [XTU_ADDR_W-1:0] XTU_CODE_SIZE_HI_OFFSET = 10'h0dc;
   localparam logic [63:0]           XTU_CODE_SIZE_RESET     = 64'h0000000000000000;
 
+  // TIME_CFG (32-bit, rw): How the trace's timing packets convert to TSC ticks (what IA32_RTIT_CTL and MSR_PLATFORM_INFO say).
+  localparam logic [XTU_ADDR_W-1:0] XTU_TIME_CFG_OFFSET         = 10'h0e0;
+  localparam logic [31:0]           XTU_TIME_CFG_RESET          = 32'h00000000;
+  localparam int                    XTU_TIME_CFG_MTC_FREQ_LSB   = 0;
+  localparam int                    XTU_TIME_CFG_MTC_FREQ_WIDTH = 4;
+  localparam logic [31:0]           XTU_TIME_CFG_MTC_FREQ_MASK  = 32'h0000000f;
+  localparam int                    XTU_TIME_CFG_NOM_FREQ_LSB   = 8;
+  localparam int                    XTU_TIME_CFG_NOM_FREQ_WIDTH = 8;
+  localparam logic [31:0]           XTU_TIME_CFG_NOM_FREQ_MASK  = 32'h0000ff00;
+
+  // CPUID15_EAX (32-bit, rw): CPUID.15H:EAX: TSC/crystal ratio denominator (0: unknown).
+  localparam logic [XTU_ADDR_W-1:0] XTU_CPUID15_EAX_OFFSET = 10'h0e4;
+  localparam logic [31:0]           XTU_CPUID15_EAX_RESET  = 32'h00000000;
+
+  // CPUID15_EBX (32-bit, rw): CPUID.15H:EBX: TSC/crystal ratio numerator (0: unknown).
+  localparam logic [XTU_ADDR_W-1:0] XTU_CPUID15_EBX_OFFSET = 10'h0e8;
+  localparam logic [31:0]           XTU_CPUID15_EBX_RESET  = 32'h00000000;
+
   // Counters: 64-bit, read-only, one after another (index i at BASE + 8 * i)
   localparam logic [XTU_ADDR_W-1:0] XTU_CNT_BASE                    = 10'h100;
   localparam int                    XTU_CNT_COUNT                   = 46;

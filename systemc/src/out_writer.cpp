@@ -29,6 +29,7 @@ void OutWriter::seq() {
     arrived_ = false;
     wreq_valid_ = wbeat_valid_ = false;
     done_ = false;
+    have_time_hi_ = false;
     error_ = 0;
     running_ = rst_ni.read() && start_i.read();
     status_.out_head = 0;
@@ -53,10 +54,26 @@ void OutWriter::seq() {
       rec.value = status_.trace_tail;
     } else {
       rec.kind = L::RecordKind(uint8_t(it.o.kind));
+      if (it.o.kind == WalkOut::Kind::Block && cfg_.time_en && it.o.time_valid) {
+        // A TIME record before the first timed block and whenever TSC bits 63:32 change.
+        uint32_t hi = uint32_t(it.o.time >> 32);
+        if (!have_time_hi_ || hi != time_hi_) {
+          L::Record t{};
+          t.kind = L::RecordKind::Time;
+          t.value = it.o.time;
+          Rec tr{};
+          t.store(tr.bytes);
+          fifo_.push_back(tr);
+          have_time_hi_ = true;
+          time_hi_ = hi;
+        }
+        rec.flags = 1;
+        rec.tsc = uint32_t(it.o.time);
+      }
       if (it.o.kind == WalkOut::Kind::Block) ++cnt_[kCtrBlocks];
       if (it.o.kind == WalkOut::Kind::Gap) ++cnt_[kCtrGaps];
       rec.value = it.o.value;
-      rec.flags = it.o.flags;
+      rec.flags = it.o.kind == WalkOut::Kind::Block ? rec.flags : it.o.flags;
       rec.icount = it.o.icount;
     }
     rec.store(r.bytes);
@@ -108,7 +125,7 @@ void OutWriter::seq() {
     wbeat_valid_ = true;
   }
 
-  in.ready.write(running_ && fifo_.size() + 1 < depth_);
+  in.ready.write(running_ && fifo_.size() + 2 < depth_);  // a BLOCK may bring a TIME record
   mem_wr.req.valid.write(wreq_valid_);
   if (wreq_valid_) mem_wr.req.data.write(wreq_);
   mem_wr.beat.valid.write(wbeat_valid_);

@@ -5,9 +5,10 @@
 
 namespace xtu::model {
 
-PktDecoder::PktDecoder(sc_core::sc_module_name n, UnitStatus& status, UnitCounters& counters, unsigned window)
+PktDecoder::PktDecoder(sc_core::sc_module_name n, const UnitConfig& cfg, UnitStatus& status, UnitCounters& counters,
+                       unsigned window)
     : sc_module(n), clk_i("clk_i"), rst_ni("rst_ni"), start_i("start_i"), in("in"),
-      out("out"), pos_o("pos_o"), status_(status), cnt_(counters), capacity_(window) {
+      out("out"), pos_o("pos_o"), cfg_(cfg), status_(status), cnt_(counters), capacity_(window) {
   SC_HAS_PROCESS(PktDecoder);
   SC_METHOD(seq);
   sensitive << clk_i.pos();
@@ -40,6 +41,14 @@ void PktDecoder::seq() {
     mode_ = no_sync_ ? Mode::Decode : Mode::Search;
     resync_req_ = false;
     last_ip_.reset();
+    {
+      TimeKeeperOptions t;
+      t.config.mtc_freq = cfg_.mtc_freq;
+      t.config.nom_freq = cfg_.nom_freq;
+      t.config.cpuid_15_eax = cfg_.cpuid15_eax;
+      t.config.cpuid_15_ebx = cfg_.cpuid15_ebx;
+      time_ = TimeKeeper(t);
+    }
     out_valid_ = false;
     running_ = rst_ni.read() && start_i.read();
     status_.trace_tail = 0;
@@ -199,9 +208,14 @@ void PktDecoder::seq() {
               p.kind = K::Other;
               break;
           }
+          time_.apply(pkt);
+          p.time_valid = time_.tsc(&p.time) == TimeStatus::kOk;
           ++cnt_[kCtrPackets];
           if (pkt.type != PktType::kInvalid) ++cnt_[kCtrPktFirst + unsigned(pkt.type) - 1];
-          emit(p);
+          // Packets that do not move the flow (PAD, timing, CBR, ...) stay here: their only effect,
+          // the time, rides on the next packet the walker sees. The walker so sees an OVF or a PSB
+          // right after the flow packet before it, as libipt's read-ahead does.
+          if (p.kind != K::Other) emit(p);
           pos_ += uint64_t(n);
         }
       }

@@ -268,4 +268,56 @@ void TimeCalibration::update_ovf() {
   have_mtc_ = false;
 }
 
+TimeKeeper::Effect TimeKeeper::apply(const Packet& p) {
+  Effect e;
+  const TimeConfig& cfg = opts_.config;
+  switch (p.type) {
+    case PktType::kPsb:
+      tcal_.update_psb(cfg);
+      in_header_ = true;
+      break;
+    case PktType::kPsbend:
+      in_header_ = false;
+      break;
+    case PktType::kOvf:
+      if (opts_.keep_tcal_on_ovf) tcal_.update_ovf();
+      else tcal_.reset();
+      break;
+    case PktType::kTsc:
+      e.timing = e.moves_time = e.calibrates = true;
+      if (opts_.calibrate) e.calibration = tcal_.update_tsc(p.tsc, in_header_);
+      e.update = time_.update_tsc(p.tsc);
+      break;
+    case PktType::kCbr:
+      e.timing = e.calibrates = true;
+      if (opts_.calibrate) e.calibration = tcal_.update_cbr(p.cbr, in_header_, cfg);
+      e.update = time_.update_cbr(p.cbr);
+      break;
+    case PktType::kTma:
+      e.timing = e.moves_time = true;
+      e.update = time_.update_tma(p.tma_ctc, p.tma_fc, cfg);
+      break;
+    case PktType::kMtc:
+      e.timing = e.moves_time = e.calibrates = true;
+      if (opts_.calibrate) e.calibration = tcal_.update_mtc(p.mtc_ctc, cfg);
+      e.update = time_.update_mtc(p.mtc_ctc, cfg);
+      break;
+    case PktType::kCyc: {
+      if (!opts_.use_cyc) break;
+      e.timing = e.moves_time = true;
+      uint64_t fcr = 0;  // 0: no calibration, the CYC is lost
+      if (opts_.calibrate) {
+        e.fcr_query = tcal_.fcr(&fcr);
+        tcal_.update_cyc(p.cyc);
+      }
+      e.update = time_.update_cyc(p.cyc, cfg, fcr);
+      e.cyc_uncalibrated = e.update == TimeStatus::kOk && fcr == 0;
+      break;
+    }
+    default:
+      break;
+  }
+  return e;
+}
+
 }  // namespace xtu::model

@@ -158,6 +158,12 @@ struct PtdumpFormatter::Line {
 PtdumpFormatter::PtdumpFormatter(const PtdumpOptions& opts) : opts_(opts) {
   if (opts_.have_cpu) cpu_unknown_ = !cpu_errata(opts_.cpu_family, opts_.cpu_model, errata_);
   opts_.time_config.skl168 = errata_.skl168;
+  TimeKeeperOptions k;
+  k.config = opts_.time_config;
+  k.calibrate = !opts_.no_tcal;
+  k.use_cyc = !opts_.no_cyc;
+  k.keep_tcal_on_ovf = opts_.keep_tcal_on_ovf;
+  keeper_ = TimeKeeper(k);
 }
 
 void PtdumpFormatter::begin(std::vector<std::string>& out) const {
@@ -176,11 +182,9 @@ void PtdumpFormatter::decode_error(uint64_t offset, int code, std::vector<std::s
 
 void PtdumpFormatter::reset_tracking() {
   last_ip_.reset();
-  time_.reset();
-  tcal_.reset();
+  keeper_.reset();
   last_tsc_ = 0;
   last_fcr_ = 0;
-  in_header_ = false;
 }
 
 std::string PtdumpFormatter::render(const Line& l) const {
@@ -222,7 +226,7 @@ void PtdumpFormatter::track_last_ip(Line& l, uint64_t offset, const Packet& pkt,
 void PtdumpFormatter::print_time(Line& l, uint64_t offset, std::vector<std::string>& out) {
   l.track_id = "tsc";
   uint64_t tsc = 0;
-  if (time_.query_tsc(&tsc) != TimeStatus::kOk && !opts_.no_wall_clock) {
+  if (keeper_.tsc(&tsc) != TimeStatus::kOk && !opts_.no_wall_clock) {
     out.push_back(diag(offset, "error printing time", time_status_str(TimeStatus::kNoTime)));
     l.track_payload = "<unavailable>";
     return;
@@ -239,7 +243,7 @@ void PtdumpFormatter::print_time(Line& l, uint64_t offset, std::vector<std::stri
 void PtdumpFormatter::print_tcal(Line& l, uint64_t offset, std::vector<std::string>& out) {
   l.track_id = "fcr";
   uint64_t fcr = 0;
-  const TimeStatus st = tcal_.fcr(&fcr);
+  const TimeStatus st = keeper_.fcr(&fcr);
   if (st != TimeStatus::kOk) {
     l.track_payload = "<unavailable>";
     out.push_back(diag(offset, "error printing time", time_status_str(st)));
@@ -272,12 +276,20 @@ bool PtdumpFormatter::packet(uint64_t offset, const Packet& pkt, const uint8_t* 
     }
     for (size_t i = 0; i < pkt.size && l.raw.size() < kRawMax; ++i) l.raw += fmt(2, "%02x", raw[i]);
   }
-  const TimeConfig& cfg = opts_.time_config;
-  auto calibration_error = [&](TimeStatus st) {
-    if (st != TimeStatus::kOk) out.push_back(diag(offset, "error calibrating time", time_status_str(st)));
-  };
-  auto update_error = [&](TimeStatus st) {
-    if (st != TimeStatus::kOk) out.push_back(diag(offset, "error updating time", time_status_str(st)));
+  // Time bookkeeping (TimeKeeper), then its diagnostics in libipt's order, and the time columns
+  // of a timing packet.
+  TimeKeeper::Effect te;
+  if (opts_.track_time()) te = keeper_.apply(pkt);
+  auto time_columns = [&]() {
+    if (!te.timing) return;
+    if (te.calibration != TimeStatus::kOk)
+      out.push_back(diag(offset, "error calibrating time", time_status_str(te.calibration)));
+    if (te.fcr_query != TimeStatus::kOk) out.push_back(diag(offset, "calibration error", time_status_str(te.fcr_query)));
+    if (te.update != TimeStatus::kOk) out.push_back(diag(offset, "error updating time", time_status_str(te.update)));
+    if (te.cyc_uncalibrated) out.push_back(diag(offset, "error updating time: no calibration", nullptr));
+    l.skip_time = !te.moves_time;
+    l.skip_tcal = !te.calibrates;
+    track_time(l, offset, out);
   };
   l.opcode = fmt(kOpcodeMax, "%s", pkt_name(pkt.type));
 
@@ -286,20 +298,12 @@ bool PtdumpFormatter::packet(uint64_t offset, const Packet& pkt, const uint8_t* 
     case PktType::kStop:
       break;
     case PktType::kPsb:
-      if (opts_.track_time()) tcal_.update_psb(cfg);
-      in_header_ = true;
-      break;
     case PktType::kPsbend:
-      in_header_ = false;
       break;
     case PktType::kPad:
       l.skip = opts_.no_pad;
       break;
     case PktType::kOvf:
-      if (opts_.track_time()) {
-        if (opts_.keep_tcal_on_ovf) tcal_.update_ovf();
-        else tcal_.reset();
-      }
       break;
     case PktType::kFup:
     case PktType::kTip:
@@ -340,56 +344,27 @@ bool PtdumpFormatter::packet(uint64_t offset, const Packet& pkt, const uint8_t* 
     }
     case PktType::kTsc:
       l.payload = fmt(kPayloadMax, "%" PRIx64, pkt.tsc);
-      if (opts_.track_time()) {
-        if (!opts_.no_tcal) calibration_error(tcal_.update_tsc(pkt.tsc, in_header_));
-        update_error(time_.update_tsc(pkt.tsc));
-        track_time(l, offset, out);
-      }
+      time_columns();
       l.skip = opts_.no_timing;
       break;
     case PktType::kCbr:
       l.payload = fmt(kPayloadMax, "%x", pkt.cbr);
-      if (opts_.track_time()) {
-        if (!opts_.no_tcal) calibration_error(tcal_.update_cbr(pkt.cbr, in_header_, cfg));
-        update_error(time_.update_cbr(pkt.cbr));
-        l.skip_time = true;  // a CBR does not move the time
-        track_time(l, offset, out);
-      }
+      time_columns();  // a CBR does not move the time
       l.skip = opts_.no_timing;
       break;
     case PktType::kTma:
       l.payload = fmt(kPayloadMax, "%x, %x", pkt.tma_ctc, pkt.tma_fc);
-      if (opts_.track_time()) {
-        update_error(time_.update_tma(pkt.tma_ctc, pkt.tma_fc, cfg));
-        l.skip_tcal = true;  // a TMA does not calibrate
-        track_time(l, offset, out);
-      }
+      time_columns();  // a TMA does not calibrate
       l.skip = opts_.no_timing;
       break;
     case PktType::kMtc:
       l.payload = fmt(kPayloadMax, "%x", pkt.mtc_ctc);
-      if (opts_.track_time()) {
-        if (!opts_.no_tcal) calibration_error(tcal_.update_mtc(pkt.mtc_ctc, cfg));
-        update_error(time_.update_mtc(pkt.mtc_ctc, cfg));
-        track_time(l, offset, out);
-      }
+      time_columns();
       l.skip = opts_.no_timing;
       break;
     case PktType::kCyc:
       l.payload = fmt(kPayloadMax, "%" PRIx64, pkt.cyc);
-      if (opts_.track_time() && !opts_.no_cyc) {
-        uint64_t fcr = 0;  // 0: no calibration, the CYC is lost
-        if (!opts_.no_tcal) {
-          const TimeStatus st = tcal_.fcr(&fcr);
-          if (st != TimeStatus::kOk) out.push_back(diag(offset, "calibration error", time_status_str(st)));
-          tcal_.update_cyc(pkt.cyc);
-        }
-        const TimeStatus st = time_.update_cyc(pkt.cyc, cfg, fcr);
-        if (st != TimeStatus::kOk) update_error(st);
-        else if (fcr == 0) out.push_back(diag(offset, "error updating time: no calibration", nullptr));
-        l.skip_tcal = true;  // the CYC's own count calibrates at the next MTC/TSC
-        track_time(l, offset, out);
-      }
+      time_columns();  // the CYC's own count calibrates at the next MTC/TSC
       l.skip = opts_.no_timing || opts_.no_cyc;
       break;
     case PktType::kMnt:

@@ -70,6 +70,10 @@ uint32_t RegBlock::read_reg(uint32_t off) const {
     case R::irq_status::kOffset: return irq_status_;
     case R::out_watermark::kOffset: return cfg_.out_watermark;
     case R::evq_entries::kOffset: return cfg_.evq_entries;
+    case R::time_cfg::kOffset:
+      return R::time_cfg::kMtcFreq.set(0, cfg_.mtc_freq) | R::time_cfg::kNomFreq.set(0, cfg_.nom_freq);
+    case R::cpuid15_eax::kOffset: return cfg_.cpuid15_eax;
+    case R::cpuid15_ebx::kOffset: return cfg_.cpuid15_ebx;
     case R::ht_entries::kOffset: return cfg_.ht_entries;
     default: return 0;
   }
@@ -115,6 +119,12 @@ void RegBlock::write_reg(uint32_t off, uint32_t v, uint32_t strb) {
     case R::irq_status::kOffset: irq_status_ &= ~v; return;  // W1C
     case R::out_watermark::kOffset: cfg_.out_watermark = v; return;
     case R::evq_entries::kOffset: cfg_.evq_entries = v; return;
+    case R::time_cfg::kOffset:
+      cfg_.mtc_freq = uint8_t(R::time_cfg::kMtcFreq.get(v));
+      cfg_.nom_freq = uint8_t(R::time_cfg::kNomFreq.get(v));
+      return;
+    case R::cpuid15_eax::kOffset: cfg_.cpuid15_eax = v; return;
+    case R::cpuid15_ebx::kOffset: cfg_.cpuid15_ebx = v; return;
     case R::ht_entries::kOffset: cfg_.ht_entries = v; return;
     default: return;  // read-only or unmapped: ignored (OKAY, as AXI-Lite register files usually do)
   }

@@ -39,7 +39,7 @@ Unit::Unit(sc_core::sc_module_name n, const UnitParams& params)
   reader_->out.bind(beats_);
   reader_->error_o(err_trace_);
 
-  decoder_ = std::make_unique<PktDecoder>("pkt_decoder", status_, counters_);
+  decoder_ = std::make_unique<PktDecoder>("pkt_decoder", cfg_, status_, counters_);
   clocked(*decoder_);
   decoder_->in.bind(beats_);
   decoder_->out.bind(pkt_dec_);

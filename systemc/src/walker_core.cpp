@@ -101,10 +101,12 @@ WalkerCore::Step WalkerCore::step(const WalkPacket* pkt) {
     s.need_lookup = true;
     return s;
   }
-  // Once the TNT bits are used up, an OVF or a decoder error waiting as the next packet comes
-  // first: libipt handles such asynchronous events as soon as its TNT cache is empty, before the
-  // next instruction.
-  bool async_next = pkt && (pkt->kind == WalkPacket::Kind::Ovf || pkt->kind == WalkPacket::Kind::Error);
+  // Once the TNT bits are used up, an OVF, a decoder error or a PSB waiting as the next packet
+  // comes first: libipt handles such events as soon as its TNT cache is empty, before the next
+  // instruction (a PSB+ describes the state at the instruction it precedes: its time counts for
+  // that instruction).
+  bool async_next = pkt && (pkt->kind == WalkPacket::Kind::Ovf || pkt->kind == WalkPacket::Kind::Error ||
+                            pkt->kind == WalkPacket::Kind::Psb);
   if (mode_ == Mode::Node && !(tnt_count_ == 0 && async_next)) {
     if (entry_pending_) {
       // The TB's first instruction is reached: a guest block. Reported only once the next packet
@@ -115,6 +117,8 @@ WalkerCore::Step WalkerCore::step(const WalkPacket* pkt) {
       }
       entry_pending_ = false;
       emit(s, WalkOut::Kind::Block, line_.pc, line_.icount, 0);
+      out_.time = flow_time_;
+      out_.time_valid = flow_time_valid_;
     }
     follow_node(s, pkt);
     return s;
@@ -151,6 +155,8 @@ void WalkerCore::follow_node(Step& s, const WalkPacket* pkt) {
         tnt_bits_ = pkt->tnt_bits;  // absorb the TNT packet and use its first bit in this cycle
         tnt_count_ = pkt->tnt_count;
         s.consumed = true;
+        flow_time_ = pkt->time;
+        flow_time_valid_ = pkt->time_valid;
       }
       {
         bool taken = (tnt_bits_ >> (tnt_count_ - 1)) & 1;
@@ -204,6 +210,10 @@ void WalkerCore::follow_node(Step& s, const WalkPacket* pkt) {
 void WalkerCore::take_packet(Step& s, const WalkPacket& p) {
   using K = WalkPacket::Kind;
   s.consumed = true;
+  // libipt gives an instruction the time at the last TNT, TIP or event packet it consumed (the
+  // decoder keeps timing packets: they never reach the walker).
+  flow_time_ = p.time;
+  flow_time_valid_ = p.time_valid;
 
   // Packets that never move the flow.
   switch (p.kind) {

@@ -12,6 +12,7 @@
 #include "xtu/formats/bundle.hpp"
 #include "xtu/formats/byte_reader.hpp"
 #include "xtu/formats/guest_trace.hpp"
+#include "xtu/golden/golden.hpp"
 #include "xtu/model/unit.hpp"
 #include "xtu/regs.hpp"
 
@@ -238,5 +239,50 @@ TEST(UnitSystemC, DoneInterrupt) {
   EXPECT_TRUE(R::irq_status::kDone.get(dev.read32(R::irq_status::kOffset)));
   EXPECT_TRUE(dev.irq());
 }
+
+// Time in the records (CTRL.TIME_EN): every BLOCK carries the time libipt gives the TB's first
+// instruction (pt_insn_time), exactly: on a trace with MTC, TMA and CYC, and on one with TSC only.
+void expect_time_matches_golden(const std::string& name) {
+  std::string dir = kBundles + "/" + name + "/bundle";
+  struct Timed { uint64_t pc, tsc; bool valid; };
+  std::vector<Timed> want;
+  golden::Options go;
+  go.on_block = [&](uint64_t pc, uint64_t tsc, bool valid) { want.push_back({pc, tsc, valid}); };
+  FILE* null = std::fopen("/dev/null", "w");
+  GuestTraceWriter w(null);
+  golden::run(dir, w, go);
+  std::fclose(null);
+
+  driver::SystemCBackend dev;
+  driver::RunOptions o;
+  o.time = true;
+  driver::RunResult r = driver::run_bundle(dev, dir, o);
+  ASSERT_TRUE(r.done);
+  std::vector<Timed> got;
+  uint64_t hi = 0;
+  size_t time_records = 0;
+  for (const driver::Record& rec : r.records) {
+    if (rec.kind == 4) {
+      hi = rec.value & ~0xffffffffull;
+      ++time_records;
+    }
+    if (rec.kind == 1) got.push_back({rec.value, hi | rec.tsc, (rec.flags & 1) != 0});
+  }
+  ASSERT_EQ(got.size(), want.size());
+  EXPECT_GT(time_records, 0u);
+  size_t timed = 0;
+  for (size_t i = 0; i < want.size(); ++i) {
+    ASSERT_EQ(got[i].pc, want[i].pc) << "block " << i;
+    ASSERT_EQ(got[i].valid, want[i].valid) << "block " << i;
+    if (want[i].valid) {
+      ASSERT_EQ(got[i].tsc, want[i].tsc) << "block " << i << " pc " << std::hex << want[i].pc;
+      ++timed;
+    }
+  }
+  EXPECT_GT(timed, want.size() / 2);
+}
+
+TEST(UnitSystemC, TimeMatchesGoldenWithMtcAndCyc) { expect_time_matches_golden("timing_packing"); }
+TEST(UnitSystemC, TimeMatchesGoldenWithTscOnly) { expect_time_matches_golden("exit_code"); }
 
 }  // namespace

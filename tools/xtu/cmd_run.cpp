@@ -19,6 +19,7 @@ int cmd_run(const Args& args) {
       ("output,o", po::value(&out_path), "write the guest trace here instead of stdout")
       ("stats", "print cycles, throughput, cache hit rate, stalls and packets on stderr")
       ("contexts", po::bool_switch(&ro.ctx_records), "CONTEXT records (comments in the text)")
+      ("time", po::bool_switch(&ro.time), "TIME_EN: time in the records (the text stays pcs)")
       ("cam-entries", po::value(&so.cam_entries)->default_value(64), "TB cache lines (systemc)")
       ("mem-latency", po::value(&so.mem_read_latency)->default_value(20), "memory read latency, cycles (systemc)")
       ("vcd", po::value(&vcd), "write a VCD waveform (systemc)");

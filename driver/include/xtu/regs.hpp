@@ -484,8 +484,39 @@ inline constexpr Access kAccess = Access::Rw;
 inline constexpr Reg64 kReg{"CODE_SIZE", kOffset, kReset, kAccess};
 }  // namespace code_size
 
+/// TIME_CFG (0x0e0, 32-bit, rw): How the trace's timing packets convert to TSC ticks (what IA32_RTIT_CTL and MSR_PLATFORM_INFO say).
+namespace time_cfg {
+inline constexpr uint32_t kOffset = 0x0e0;
+inline constexpr uint32_t kWidth = 32;
+inline constexpr uint32_t kReset = 0x00000000;
+inline constexpr Access kAccess = Access::Rw;
+inline constexpr Reg32 kReg{"TIME_CFG", kOffset, kReset, kAccess};
+/// MTC_FREQ [3:0]: IA32_RTIT_CTL.MTCFreq: an MTC every 2^MTC_FREQ crystal ticks
+inline constexpr Field32 kMtcFreq{0, 4, 0x0000000f};
+/// NOM_FREQ [15:8]: Nominal (P1) core:bus ratio, 0 if unknown
+inline constexpr Field32 kNomFreq{8, 8, 0x0000ff00};
+}  // namespace time_cfg
+
+/// CPUID15_EAX (0x0e4, 32-bit, rw): CPUID.15H:EAX: TSC/crystal ratio denominator (0: unknown).
+namespace cpuid15_eax {
+inline constexpr uint32_t kOffset = 0x0e4;
+inline constexpr uint32_t kWidth = 32;
+inline constexpr uint32_t kReset = 0x00000000;
+inline constexpr Access kAccess = Access::Rw;
+inline constexpr Reg32 kReg{"CPUID15_EAX", kOffset, kReset, kAccess};
+}  // namespace cpuid15_eax
+
+/// CPUID15_EBX (0x0e8, 32-bit, rw): CPUID.15H:EBX: TSC/crystal ratio numerator (0: unknown).
+namespace cpuid15_ebx {
+inline constexpr uint32_t kOffset = 0x0e8;
+inline constexpr uint32_t kWidth = 32;
+inline constexpr uint32_t kReset = 0x00000000;
+inline constexpr Access kAccess = Access::Rw;
+inline constexpr Reg32 kReg{"CPUID15_EBX", kOffset, kReset, kAccess};
+}  // namespace cpuid15_ebx
+
 /// Every register, by offset.
-inline constexpr std::array<RegInfo, 29> kRegisters{ {
+inline constexpr std::array<RegInfo, 32> kRegisters{ {
     {"ID", 0x000, 32, Access::Ro, 0x58545531},
     {"VERSION", 0x004, 32, Access::Ro, 0x00000100},
     {"PARAMS0", 0x008, 32, Access::Ro, 0x00000000},
@@ -515,6 +546,9 @@ inline constexpr std::array<RegInfo, 29> kRegisters{ {
     {"TARGET_VMCS", 0x0c8, 64, Access::Rw, 0x0000000000000000},
     {"CODE_BASE", 0x0d0, 64, Access::Rw, 0x0000000000000000},
     {"CODE_SIZE", 0x0d8, 64, Access::Rw, 0x0000000000000000},
+    {"TIME_CFG", 0x0e0, 32, Access::Rw, 0x00000000},
+    {"CPUID15_EAX", 0x0e4, 32, Access::Rw, 0x00000000},
+    {"CPUID15_EBX", 0x0e8, 32, Access::Rw, 0x00000000},
 } };
 
 // ---- Counters: 64-bit, read-only, one after another (index i at kBase + 8 * i) ---------------

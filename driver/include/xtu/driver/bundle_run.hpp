@@ -21,6 +21,9 @@ struct UnitProgram {
   std::vector<Descriptor> descriptors;
   std::vector<UnitEvent> events;
   uint64_t invalid_descriptors = 0;  // descriptors with an INVALID node
+  // How the trace's timing packets convert to TSC ticks (from the bundle's PT configuration).
+  uint8_t mtc_freq = 0, nom_freq = 0;
+  uint32_t cpuid15_eax = 0, cpuid15_ebx = 0;
 };
 
 // Build it from a bundle's event stream. A `code` event gives two entry points (the prologue and
@@ -32,6 +35,7 @@ struct RunOptions {
   size_t chunk = 64 * 1024;     // trace bytes published per step
   uint64_t step_cycles = 4096;  // cycles run between driver steps
   bool ctx_records = false;
+  bool time = false;            // CTRL.TIME_EN: TSC in BLOCK records, TIME records
   uint64_t max_idle_steps = 4096;  // steps without progress before giving up
 };
 

@@ -55,6 +55,7 @@ public:
   void setup(const Buffers& b);  // allocate the buffers and program their registers
   void set_context(uint64_t cr3, uint64_t vmcs, bool filter, bool records);
   void set_code(uint64_t base, uint64_t size);
+  void set_time_config(uint8_t mtc_freq, uint8_t nom_freq, uint32_t cpuid15_eax, uint32_t cpuid15_ebx);
 
   uint64_t put_descriptor(const Descriptor& d);  // into the pool (never across 4 KiB); its address
   bool try_push_event(const UnitEvent& e);       // false while the event ring is full

@@ -11,6 +11,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <string>
 
 #include "xtu/formats/guest_trace.hpp"
@@ -21,6 +22,9 @@ struct Options {
   bool insn = false;        // one line per guest instruction instead of per block
   bool contexts = false;    // write a comment line at each context switch
   uint64_t stall_limit = 1000000;  // instructions without consuming trace: treated as a decode error
+  // Called for every guest block written (block mode), with libipt's time for the TB's first
+  // instruction (pt_insn_time; `valid` false when libipt has no time yet).
+  std::function<void(uint64_t pc, uint64_t tsc, bool valid)> on_block;
 };
 
 struct Stats {

@@ -50,6 +50,8 @@ private:
   MemWrite wreq_;
   MemWBeat wbeat_;
   bool done_ = false, running_ = false;
+  bool have_time_hi_ = false;
+  uint32_t time_hi_ = 0;  // TSC bits 63:32 of the last TIME record
   uint32_t error_ = 0;
 };
 

@@ -18,6 +18,7 @@
 #include <functional>
 
 #include "xtu/model/pt_packet.hpp"
+#include "xtu/model/pt_time.hpp"
 #include "xtu/model/records.hpp"
 #include "xtu/model/unit_state.hpp"
 
@@ -40,7 +41,8 @@ public:
   ChanOut<PktItem> out;
   sc_core::sc_out<uint64_t> pos_o;  // trace offset of the next packet (or where the search is)
 
-  PktDecoder(sc_core::sc_module_name n, UnitStatus& status, UnitCounters& counters, unsigned window = 64);
+  PktDecoder(sc_core::sc_module_name n, const UnitConfig& cfg, UnitStatus& status, UnitCounters& counters,
+             unsigned window = 64);
 
   void set_tap(std::function<void(const DecoderTap&)> tap) { tap_ = std::move(tap); }
   void set_errata(const DecodeErrata& e) { errata_ = e; }
@@ -54,8 +56,10 @@ private:
   void emit(const WalkPacket& p);
   bool window_bytes(uint64_t from, size_t n, uint8_t* out) const;
 
+  const UnitConfig& cfg_;
   UnitStatus& status_;
   UnitCounters& cnt_;
+  TimeKeeper time_;  // timing packets -> TSC estimate (TIME_CFG, CPUID15_*), stamped on packets
   unsigned capacity_;
   std::function<void(const DecoderTap&)> tap_;
   DecodeErrata errata_;

@@ -45,6 +45,8 @@
 
 #include <cstdint>
 
+#include "xtu/model/pt_packet.hpp"
+
 namespace xtu::model {
 
 // Fixed-point fraction bits of the fast counter ratio (libipt's pt_tcal_fcr_shr).
@@ -133,6 +135,47 @@ private:
   uint32_t lost_mtc_ = 0;
   bool have_mtc_ = false;
   bool check_skl168_ = false;
+};
+
+// How packets drive the time tracker and the calibration, as libipt's decoders drive them: the
+// one place that knows it (the ptdump listing and the unit's walker both use it).
+//   PSB      starts a header (a TSC in it calibrates differently) and a calibration period
+//   OVF      resets the calibration (unless keep_tcal_on_ovf)
+//   TSC      calibrates, sets the time           CBR  calibrates, does not move the time
+//   TMA      moves the time, does not calibrate  MTC  calibrates, moves the time
+//   CYC      moves the time by cycles x FCR (0 if uncalibrated: the CYC is lost), does not
+//            calibrate itself (its count does, at the next MTC/TSC)
+struct TimeKeeperOptions {
+  TimeConfig config;
+  bool calibrate = true;          // false: --no-tcal (CYCs cannot be used)
+  bool use_cyc = true;            // false: --no-cyc
+  bool keep_tcal_on_ovf = false;
+};
+
+class TimeKeeper {
+public:
+  struct Effect {
+    bool timing = false;            // TSC, CBR, TMA, MTC or a used CYC
+    bool moves_time = false;        // the packet may change the time (not CBR)
+    bool calibrates = false;        // the packet may change the calibration (not TMA, CYC)
+    TimeStatus calibration = TimeStatus::kOk;  // from the calibration update
+    TimeStatus update = TimeStatus::kOk;       // from the time update
+    TimeStatus fcr_query = TimeStatus::kOk;    // CYC: reading the calibration
+    bool cyc_uncalibrated = false;  // CYC used while no calibration exists (the CYC is lost)
+  };
+
+  explicit TimeKeeper(const TimeKeeperOptions& o = {}) : opts_(o) {}
+  void reset() { *this = TimeKeeper(opts_); }
+  Effect apply(const Packet& p);
+  TimeStatus tsc(uint64_t* out) const { return time_.query_tsc(out); }
+  TimeStatus fcr(uint64_t* out) const { return tcal_.fcr(out); }
+  const TimeKeeperOptions& options() const { return opts_; }
+
+private:
+  TimeKeeperOptions opts_;
+  TimeTracker time_;
+  TimeCalibration tcal_;
+  bool in_header_ = false;
 };
 
 }  // namespace xtu::model

@@ -92,11 +92,9 @@ private:
   bool cpu_unknown_ = false;
   // ptdump's tracking state.
   LastIp last_ip_;
-  TimeTracker time_;
-  TimeCalibration tcal_;
+  TimeKeeper keeper_;
   uint64_t last_tsc_ = 0;  // the previous printed time (--time-delta)
   uint64_t last_fcr_ = 0;  // the previous printed FCR (--time-delta)
-  bool in_header_ = false;  // between PSB and PSBEND
 };
 
 // The whole listing of a trace, as ptdump prints it: sync at the first PSB (or offset 0 with

@@ -32,7 +32,10 @@ XTU_SIGNAL_TYPE(TraceBeat)
 // pkt_decoder -> walker
 struct PktItem {
   WalkPacket p;
-  auto tie() const { return std::tie(p.kind, p.offset, p.ip, p.ip_valid, p.tnt_bits, p.tnt_count, p.cr3, p.nr, p.vmcs, p.reason); }
+  auto tie() const {
+    return std::tie(p.kind, p.offset, p.ip, p.ip_valid, p.tnt_bits, p.tnt_count, p.cr3, p.nr, p.vmcs, p.reason,
+                    p.time, p.time_valid);
+  }
   std::ostream& print(std::ostream& o) const { return o << "pkt{" << int(p.kind) << "@" << p.offset << "}"; }
   void trace(sc_core::sc_trace_file* tf, const std::string& n) const {
     sc_core::sc_trace(tf, p.offset, n + ".offset");
@@ -57,7 +60,7 @@ XTU_SIGNAL_TYPE(EventItem)
 struct OutItem {
   WalkOut o;
   bool end = false;  // the trace ended: write the END record (value = trace bytes consumed)
-  auto tie() const { return std::tie(o.kind, o.value, o.icount, o.flags, end); }
+  auto tie() const { return std::tie(o.kind, o.value, o.icount, o.flags, o.time, o.time_valid, end); }
   std::ostream& print(std::ostream& s) const { return s << "out{" << int(o.kind) << "," << std::hex << o.value << std::dec << "}"; }
   void trace(sc_core::sc_trace_file* tf, const std::string& n) const {
     sc_core::sc_trace(tf, o.value, n + ".value");

@@ -24,6 +24,8 @@ struct UnitConfig {
   uint64_t target_cr3 = 0, target_vmcs = 0;
   uint64_t code_base = 0, code_size = 0;
   bool time_en = false, ctx_records = false, ctx_filter = false;
+  uint8_t mtc_freq = 0, nom_freq = 0;
+  uint32_t cpuid15_eax = 0, cpuid15_ebx = 0;
 };
 
 // Status registers the blocks drive (read through the register block).

@@ -26,6 +26,8 @@ struct WalkPacket {
   uint64_t vmcs = 0;      // VMCS
   bool mode64 = true;     // MODE.Exec: CS.L
   uint8_t reason = 0;     // Error: gap reason (2 decode error, 3 no sync at the start)
+  uint64_t time = 0;      // the TSC estimate once this packet is decoded, timing packets before it included
+  bool time_valid = false;
 };
 
 // A node as the walker uses it (decoded from the descriptor's 8-byte node).
@@ -53,6 +55,8 @@ struct WalkOut {
   uint64_t value = 0;     // pc, trace offset, cr3
   uint16_t icount = 0;
   uint8_t flags = 0;      // GAP: reason (1 OVF, 2 decode error, 3 no sync); CONTEXT: bit0 traced, bit1 NR
+  uint64_t time = 0;      // BLOCK: the time libipt gives the TB's first instruction
+  bool time_valid = false;
 };
 
 struct WalkerConfig {
@@ -143,6 +147,8 @@ private:
   uint64_t psb_fup_ip_ = 0;
   bool positioned_before_psb_ = false;
   Mode mode_before_psb_ = Mode::Out;
+  uint64_t flow_time_ = 0;       // time at the last consumed packet (libipt's last_time)
+  bool flow_time_valid_ = false;
   uint64_t cr3_ = 0, vmcs_ = 0;
   bool nr_ = false, have_cr3_ = false;
   bool was_in_ctx_ = true;
