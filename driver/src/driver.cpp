@@ -19,6 +19,7 @@ DeviceInfo Driver::identify() {
   i.version = dev_.read32(R::version::kOffset);
   i.params0 = dev_.read32(R::params0::kOffset);
   i.params1 = dev_.read32(R::params1::kOffset);
+  i.params2 = dev_.read32(R::params2::kOffset);
   if (i.id != R::kMapId) throw std::runtime_error("not an xtu unit: ID register reads " + hex(i.id));
   if (R::version::kMajor.get(i.version) != R::kMapVersionMajor)
     throw std::runtime_error("unsupported xtu register map version " + hex(i.version));

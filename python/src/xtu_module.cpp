@@ -374,9 +374,12 @@ py::dict device_info(Device& d) {
                       std::to_string(R::version::kPatch.get(i.version));
   r["params0"] = i.params0;
   r["params1"] = i.params1;
+  r["params2"] = i.params2;
   r["cam_entries"] = R::params0::kCamEntries.get(i.params0);
   r["max_nodes"] = R::params0::kMaxNodes.get(i.params0);
   r["axi_bytes"] = R::params0::kAxiBytes.get(i.params0);
+  r["ht_max_probe"] = R::params2::kHtMaxProbe.get(i.params2);
+  r["walk_width"] = R::params2::kWalkWidth.get(i.params2);
   r["trace_fifo_beats"] = R::params1::kTraceFifoBeats.get(i.params1);
   r["trace_burst"] = R::params1::kTraceBurst.get(i.params1);
   r["event_fifo"] = R::params1::kEventFifo.get(i.params1);
@@ -704,8 +707,8 @@ not finish, or memory violations, are reported in the Run (see Run.ok / Run.chec
              return d.dev().irq();
            }, "The interrupt line.")
       .def("info", &device_info,
-           "Identification registers: id, id_text ('XTU1'), version, version_text, params0/params1 and their "
-           "fields (cam_entries, max_nodes, axi_bytes, trace_fifo_beats, trace_burst, event_fifo, out_fifo), "
+           "Identification registers: id, id_text ('XTU1'), version, version_text, params0/1/2 and their "
+           "fields (cam_entries, max_nodes, axi_bytes, trace_fifo_beats, trace_burst, event_fifo, out_fifo, ht_max_probe, walk_width), "
            "backend and options.")
       .def("counters", [](Device& d) {
              std::vector<std::pair<std::string, uint64_t>> c;

@@ -17,10 +17,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import yaml
 
 import xtu
 
 E2E = Path(os.environ.get("XTU_E2E_DIR", Path(__file__).resolve().parents[2] / "build" / "tests" / "e2e"))
+REG_MAP = yaml.safe_load((Path(__file__).resolve().parents[2] / "rtl" / "regs" / "xtu_regs.yaml").read_text())
 GUESTS = Path(os.environ.get("XTU_TEST_GUEST_DIR", E2E.parent / "guests"))
 QEMU = os.environ.get("XTU_QEMU_AARCH64", "qemu-aarch64")
 BUNDLES = ("exit_code", "hashsort_chained")
@@ -86,8 +88,10 @@ def test_open_with_other_options_raises(dev):
 def test_info_and_registers(dev):
     info = dev.info()
     assert info["id"] == 0x58545531 and info["id_text"] == "XTU1"
-    assert info["version_text"] == "0.1.0"
+    v = REG_MAP["version"]  # the register map's single source says which version the unit reports
+    assert info["version_text"] == f'{v["major"]}.{v["minor"]}.{v["patch"]}'
     assert info["cam_entries"] == 64 and info["max_nodes"] > 0 and info["axi_bytes"] == 8
+    assert info["ht_max_probe"] > 0 and info["walk_width"] >= 1
     assert info["backend"] == "systemc"
     assert dev.read32(0x000) == info["id"]
     assert dev.read32(0x004) == info["version"]

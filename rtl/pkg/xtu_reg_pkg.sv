@@ -11,9 +11,9 @@ package xtu_reg_pkg;
 
   // Identification and the register space
   localparam logic [31:0] XTU_MAP_ID            = 32'h58545531;  // the ID register's value
-  localparam logic [31:0] XTU_MAP_VERSION       = 32'h00000100;  // the VERSION register's value
+  localparam logic [31:0] XTU_MAP_VERSION       = 32'h00000200;  // the VERSION register's value
   localparam int          XTU_MAP_VERSION_MAJOR = 0;
-  localparam int          XTU_MAP_VERSION_MINOR = 1;
+  localparam int          XTU_MAP_VERSION_MINOR = 2;
   localparam int          XTU_MAP_VERSION_PATCH = 0;
   localparam int          XTU_DATA_W            = 32;  // AXI4-Lite data width
   localparam int          XTU_ADDR_W            = 10;  // register address bits
@@ -25,7 +25,7 @@ package xtu_reg_pkg;
 
   // VERSION (32-bit, ro): Register map version: major[23:16] minor[15:8] patch[7:0].
   localparam logic [XTU_ADDR_W-1:0] XTU_VERSION_OFFSET      = 10'h004;
-  localparam logic [31:0]           XTU_VERSION_RESET       = 32'h00000100;
+  localparam logic [31:0]           XTU_VERSION_RESET       = 32'h00000200;
   localparam int                    XTU_VERSION_PATCH_LSB   = 0;
   localparam int                    XTU_VERSION_PATCH_WIDTH = 8;
   localparam logic [31:0]           XTU_VERSION_PATCH_MASK  = 32'h000000ff;
@@ -272,6 +272,16 @@ package xtu_reg_pkg;
   // CPUID15_EBX (32-bit, rw): CPUID.15H:EBX: TSC/crystal ratio numerator (0: unknown).
   localparam logic [XTU_ADDR_W-1:0] XTU_CPUID15_EBX_OFFSET = 10'h0e8;
   localparam logic [31:0]           XTU_CPUID15_EBX_RESET  = 32'h00000000;
+
+  // PARAMS2 (32-bit, ro): Build parameters.
+  localparam logic [XTU_ADDR_W-1:0] XTU_PARAMS2_OFFSET             = 10'h0ec;
+  localparam logic [31:0]           XTU_PARAMS2_RESET              = 32'h00000000;
+  localparam int                    XTU_PARAMS2_HT_MAX_PROBE_LSB   = 0;
+  localparam int                    XTU_PARAMS2_HT_MAX_PROBE_WIDTH = 8;
+  localparam logic [31:0]           XTU_PARAMS2_HT_MAX_PROBE_MASK  = 32'h000000ff;
+  localparam int                    XTU_PARAMS2_WALK_WIDTH_LSB     = 8;
+  localparam int                    XTU_PARAMS2_WALK_WIDTH_WIDTH   = 4;
+  localparam logic [31:0]           XTU_PARAMS2_WALK_WIDTH_MASK    = 32'h00000f00;
 
   // Counters: 64-bit, read-only, one after another (index i at BASE + 8 * i)
   localparam logic [XTU_ADDR_W-1:0] XTU_CNT_BASE                    = 10'h100;

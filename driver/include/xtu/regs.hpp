@@ -122,9 +122,9 @@ struct ByteField {
 // ---- Identification and the register space ----------------------------------------------------
 
 inline constexpr uint32_t kMapId = 0x58545531;       ///< the ID register's value
-inline constexpr uint32_t kMapVersion = 0x00000100;  ///< VERSION: major << 16 | minor << 8 | patch
+inline constexpr uint32_t kMapVersion = 0x00000200;  ///< VERSION: major << 16 | minor << 8 | patch
 inline constexpr uint32_t kMapVersionMajor = 0;
-inline constexpr uint32_t kMapVersionMinor = 1;
+inline constexpr uint32_t kMapVersionMinor = 2;
 inline constexpr uint32_t kMapVersionPatch = 0;
 inline constexpr uint32_t kMapSize = 0x400;  ///< bytes of register space
 inline constexpr uint32_t kDataWidth = 32;
@@ -144,7 +144,7 @@ inline constexpr Reg32 kReg{"ID", kOffset, kReset, kAccess};
 namespace version {
 inline constexpr uint32_t kOffset = 0x004;
 inline constexpr uint32_t kWidth = 32;
-inline constexpr uint32_t kReset = 0x00000100;
+inline constexpr uint32_t kReset = 0x00000200;
 inline constexpr Access kAccess = Access::Ro;
 inline constexpr Reg32 kReg{"VERSION", kOffset, kReset, kAccess};
 /// PATCH [7:0]
@@ -515,10 +515,23 @@ inline constexpr Access kAccess = Access::Rw;
 inline constexpr Reg32 kReg{"CPUID15_EBX", kOffset, kReset, kAccess};
 }  // namespace cpuid15_ebx
 
+/// PARAMS2 (0x0ec, 32-bit, ro): Build parameters.
+namespace params2 {
+inline constexpr uint32_t kOffset = 0x0ec;
+inline constexpr uint32_t kWidth = 32;
+inline constexpr uint32_t kReset = 0x00000000;
+inline constexpr Access kAccess = Access::Ro;
+inline constexpr Reg32 kReg{"PARAMS2", kOffset, kReset, kAccess};
+/// HT_MAX_PROBE [7:0]: Hash-table probes before 'table full'
+inline constexpr Field32 kHtMaxProbe{0, 8, 0x000000ff};
+/// WALK_WIDTH [11:8]: Walker steps per cycle
+inline constexpr Field32 kWalkWidth{8, 4, 0x00000f00};
+}  // namespace params2
+
 /// Every register, by offset.
-inline constexpr std::array<RegInfo, 32> kRegisters{ {
+inline constexpr std::array<RegInfo, 33> kRegisters{ {
     {"ID", 0x000, 32, Access::Ro, 0x58545531},
-    {"VERSION", 0x004, 32, Access::Ro, 0x00000100},
+    {"VERSION", 0x004, 32, Access::Ro, 0x00000200},
     {"PARAMS0", 0x008, 32, Access::Ro, 0x00000000},
     {"PARAMS1", 0x00c, 32, Access::Ro, 0x00000000},
     {"CTRL", 0x010, 32, Access::Rw, 0x00000000},
@@ -549,6 +562,7 @@ inline constexpr std::array<RegInfo, 32> kRegisters{ {
     {"TIME_CFG", 0x0e0, 32, Access::Rw, 0x00000000},
     {"CPUID15_EAX", 0x0e4, 32, Access::Rw, 0x00000000},
     {"CPUID15_EBX", 0x0e8, 32, Access::Rw, 0x00000000},
+    {"PARAMS2", 0x0ec, 32, Access::Ro, 0x00000000},
 } };
 
 // ---- Counters: 64-bit, read-only, one after another (index i at kBase + 8 * i) ---------------

@@ -43,7 +43,7 @@ struct Record {
 };
 
 struct DeviceInfo {
-  uint32_t id = 0, version = 0, params0 = 0, params1 = 0;
+  uint32_t id = 0, version = 0, params0 = 0, params1 = 0, params2 = 0;
   unsigned cam_entries = 0, max_nodes = 0;
 };
 
