@@ -111,10 +111,14 @@ struct TlmBackend::Impl {
   void transport(tlm::tlm_generic_payload& t, sc_core::sc_time& delay) {
     if (sc_core::sc_get_status() == sc_core::SC_RUNNING)
       throw std::logic_error("TlmBackend: register access from inside the simulation");
+    if (broken) throw std::logic_error("TlmBackend: unusable after a register access that did not complete");
     RegHost::Job j;
     j.trans = &t;
     j.delay = delay;
     host.post(&j);
+    // From here until j.done the host thread holds pointers to j and t: should the access not
+    // complete, the backend stays unusable (the thread may still write to them).
+    broken = true;
     const sc_core::sc_time limit = unit.clock_period() * double(options.max_access_cycles);
     const sc_core::sc_time start = sc_core::sc_time_stamp();
     while (!j.done) {  // sc_start returns at the host's sc_pause()
@@ -124,6 +128,7 @@ struct TlmBackend::Impl {
                                  " not done after " + std::to_string(options.max_access_cycles) + " cycles");
       sc_core::sc_start(limit - spent);
     }
+    broken = false;
     delay = j.delay;
   }
 
@@ -154,6 +159,7 @@ struct TlmBackend::Impl {
   sc_core::sc_signal<bool> irq;
   uint64_t next_alloc;
   sc_core::sc_trace_file* tf = nullptr;
+  bool broken = false;
 };
 
 TlmBackend::TlmBackend(const TlmOptions& options) {
