@@ -1,9 +1,12 @@
-// xtu run --backend systemc|reference DIR [--stats] [-o FILE]: the unit on a trace bundle.
+// xtu run [--backend systemc|tlm] DIR [--stats] [-o FILE]: the unit on a trace bundle (systemc:
+// the cycle-accurate model on its pins; tlm: the same model through its TLM-2.0 wrapper).
 #include <cinttypes>
+#include <memory>
 
 #include "options.hpp"
 #include "xtu/driver/bundle_run.hpp"
 #include "xtu/driver/systemc_backend.hpp"
+#include "xtu/driver/tlm_backend.hpp"
 #include "xtu/regs.hpp"
 
 namespace xtu::cli {
@@ -15,25 +18,35 @@ int cmd_run(const Args& args) {
   driver::SystemCOptions so;
   desc.add_options()
       ("bundle", po::value(&dir)->required(), "trace bundle directory")
-      ("backend,b", po::value(&backend)->default_value("systemc"), "systemc (the cycle-accurate model)")
+      ("backend,b", po::value(&backend)->default_value("systemc"),
+       "systemc (the cycle-accurate model, pin level) or tlm (the same model behind its TLM-2.0 sockets)")
       ("output,o", po::value(&out_path), "write the guest trace here instead of stdout")
       ("stats", "print cycles, throughput, cache hit rate, stalls and packets on stderr")
       ("contexts", po::bool_switch(&ro.ctx_records), "CONTEXT records (comments in the text)")
       ("time", po::bool_switch(&ro.time), "TIME_EN: time in the records (the text stays pcs)")
-      ("cam-entries", po::value(&so.cam_entries)->default_value(64), "TB cache lines (systemc)")
-      ("mem-latency", po::value(&so.mem_read_latency)->default_value(20), "memory read latency, cycles (systemc)")
-      ("vcd", po::value(&vcd), "write a VCD waveform (systemc)");
+      ("cam-entries", po::value(&so.cam_entries)->default_value(64), "TB cache lines")
+      ("mem-latency", po::value(&so.mem_read_latency)->default_value(20),
+       "memory read latency, cycles (tlm: the delay the memory target annotates)")
+      ("vcd", po::value(&vcd), "write a VCD waveform");
   po::positional_options_description pos;
   pos.add("bundle", 1);
   po::variables_map vm;
-  if (!parse(args, "xtu run [--backend systemc] DIR [options]", desc, vm, &pos)) return 0;
-  if (backend != "systemc") {
-    std::fprintf(stderr, "xtu run: unknown backend '%s' (available: systemc)\n", backend.c_str());
+  if (!parse(args, "xtu run [--backend systemc|tlm] DIR [options]", desc, vm, &pos)) return 0;
+  std::unique_ptr<driver::Device> dev;
+  if (backend == "systemc") {
+    so.vcd = vcd;
+    dev = std::make_unique<driver::SystemCBackend>(so);
+  } else if (backend == "tlm") {
+    driver::TlmOptions to;
+    to.cam_entries = so.cam_entries;
+    to.mem_read_latency = so.mem_read_latency;
+    to.vcd = vcd;
+    dev = std::make_unique<driver::TlmBackend>(to);
+  } else {
+    std::fprintf(stderr, "xtu run: unknown backend '%s' (available: systemc, tlm)\n", backend.c_str());
     return 2;
   }
-  so.vcd = vcd;
-  driver::SystemCBackend dev(so);
-  driver::RunResult r = driver::run_bundle(dev, dir, ro);
+  driver::RunResult r = driver::run_bundle(*dev, dir, ro);
 
   FILE* out = stdout;
   if (!out_path.empty() && !(out = std::fopen(out_path.c_str(), "w"))) {
