@@ -1,6 +1,7 @@
 // xtu demo [--workload NAME] [--out DIR]: the main job on a bundled workload. Captures a real
-// QEMU run of the workload, decodes it with the golden model and checks the result against
-// QEMU's own ground truth.
+// QEMU run of the workload, decodes it with the golden model, checks that against QEMU's own
+// ground truth, then runs the bundle through the cycle-accurate unit (SystemC model, driven by the
+// driver) and checks the unit's guest trace against the golden model's, record for record.
 #include <unistd.h>
 
 #include <cinttypes>
@@ -11,6 +12,8 @@
 
 #include "options.hpp"
 #include "xtu/capture/capture.hpp"
+#include "xtu/driver/bundle_run.hpp"
+#include "xtu/driver/systemc_backend.hpp"
 #include "xtu/golden/golden.hpp"
 
 namespace fs = std::filesystem;
@@ -25,11 +28,14 @@ std::string workload_dir() {
 int cmd_demo(const Args& args) {
   po::options_description desc("demo options");
   std::string name, out;
-  bool nochain = false;
+  bool nochain = false, no_unit = false;
+  driver::SystemCOptions so;
   desc.add_options()
       ("workload,w", po::value(&name)->default_value("bytecode"), "bundled workload (see workloads/README.md)")
       ("out,o", po::value(&out)->default_value("xtu-demo"), "directory for the bundle and results")
-      ("nochain", po::bool_switch(&nochain), "trace a nochain run");
+      ("nochain", po::bool_switch(&nochain), "trace a nochain run")
+      ("cam-entries", po::value(&so.cam_entries)->default_value(64), "the unit's TB cache lines")
+      ("no-unit", po::bool_switch(&no_unit), "stop after the golden model (skip the SystemC unit)");
   po::variables_map vm;
   if (!parse(args, "xtu demo [options]", desc, vm)) return 0;
 
@@ -85,7 +91,38 @@ int cmd_demo(const Args& args) {
     std::printf("RESULT          MISMATCH golden vs QEMU ground truth: %s\n", d.message.c_str());
     return 1;
   }
-  std::printf("RESULT          golden == QEMU ground truth (guest.txt), %" PRIu64 " blocks\n", g.records);
+  std::printf("golden check    golden == QEMU ground truth (guest.txt), %" PRIu64 " blocks\n", g.records);
+  if (no_unit) return 0;
+
+  // The unit: the bundle through the driver into the cycle-accurate SystemC model.
+  driver::SystemCBackend dev(so);
+  driver::RunResult u = driver::run_bundle(dev, bundle);
+  std::string unit_path = bundle + "/unit.txt";
+  FILE* uf = std::fopen(unit_path.c_str(), "w");
+  if (!uf) throw std::runtime_error("cannot write " + unit_path);
+  GuestTraceWriter uw(uf);
+  driver::write_guest_trace(u.records, uw);
+  uw.flush();
+  std::fclose(uf);
+  const double cyc = double(u.cycles ? u.cycles : 1);
+  const uint64_t lookups = u.counter("CAM_LOOKUPS"), hits = u.counter("CAM_HITS");
+  std::printf("unit (SystemC)  %" PRIu64 " cycles: %.3f PT bytes/cycle, %.3f guest blocks/cycle, %.3f host blocks/cycle;"
+              " TB cache (%u lines) %.2f%% hits; simulated at %.0f cycles/s\n",
+              u.cycles, double(u.pt_bytes) / cyc, double(u.counter("BLOCKS")) / cyc, double(u.counter("NODES")) / cyc,
+              so.cam_entries, lookups ? 100.0 * double(hits) / double(lookups) : 0.0,
+              u.seconds > 0 ? cyc / u.seconds : 0.0);
+  for (const auto& v : u.violations) std::printf("memory violation: %s\n", v.c_str());
+  if (!u.done || !u.violations.empty()) {
+    std::printf("RESULT          FAILED: the unit did not finish cleanly (status 0x%x)\n", u.status);
+    return 1;
+  }
+  TraceDiff ud = compare_guest_traces(read_guest_trace(golden_path), read_guest_trace(unit_path));
+  if (!ud.equal) {
+    std::printf("RESULT          MISMATCH unit vs golden: %s\n", ud.message.c_str());
+    return 1;
+  }
+  std::printf("RESULT          unit == golden == QEMU ground truth, %" PRIu64 " guest blocks (%s)\n", g.records,
+              unit_path.c_str());
   return 0;
 }
 
