@@ -17,7 +17,8 @@ build: configure
 	cmake --build $(BUILD) -j $(JOBS)
 
 # The main job: a real QEMU run of a bundled workload captured, decoded by the golden model and
-# checked against QEMU's own ground truth (results in $(BUILD)/demo/).
+# by the cycle-accurate unit, checked: unit == golden == QEMU's own ground truth (results in
+# $(BUILD)/demo/).
 demo: build
 	cd $(BUILD) && ./bin/xtu demo --out demo
 
