@@ -8,6 +8,7 @@
 #include <random>
 
 #include "xtu/driver/bundle_run.hpp"
+#include "xtu/driver/session.hpp"
 #include "xtu/driver/systemc_backend.hpp"
 #include "xtu/formats/bundle.hpp"
 #include "xtu/formats/byte_reader.hpp"
@@ -284,5 +285,105 @@ void expect_time_matches_golden(const std::string& name) {
 
 TEST(UnitSystemC, TimeMatchesGoldenWithMtcAndCyc) { expect_time_matches_golden("timing_packing"); }
 TEST(UnitSystemC, TimeMatchesGoldenWithTscOnly) { expect_time_matches_golden("exit_code"); }
+
+// The live API, as a DBT uses it: every translation, link, invalidation and flush is a call at
+// the trace offset where it happened, and the PT bytes arrive in pieces of random size between the
+// calls, with steps in between; small rings make the driver hold events and bytes back. The result
+// is the run of the same input through run_program(), record for record. Input: the first 300 KB
+// of the bigcode bundle (three flushes that reuse host addresses) and the events before it.
+TEST(UnitSystemC, LiveSessionEqualsBundleRun) {
+  const std::string dir = kBundles + "/bigcode_chained/bundle";
+  std::vector<ev::Event> events = ev::read(dir + "/events.xtev");
+  std::vector<uint8_t> pt = read_file_bytes(dir + "/trace.pt");
+  const size_t cut = 300000;
+  ASSERT_GT(pt.size(), cut);
+  pt.resize(cut);
+  events.erase(std::remove_if(events.begin(), events.end(), [&](const ev::Event& e) { return e.trace_offset >= cut; }),
+               events.end());
+  driver::SystemCBackend dev;
+  driver::RunResult whole = driver::run_program(dev, pt, driver::translate_events(events));
+  EXPECT_TRUE(whole.done);
+  EXPECT_TRUE(whole.violations.empty());
+  EXPECT_GT(whole.counter("BLOCKS"), 10000u);
+
+  dev.reset();
+  driver::SessionConfig c;
+  c.buffers.trace_bytes = 16 * 1024;
+  c.buffers.event_entries = 64;
+  c.buffers.desc_bytes = 16u << 20;
+  c.chunk = 4096;
+  c.step_cycles = 1024;
+  driver::Session s(dev, c);
+  std::mt19937 rng(7);
+  std::vector<driver::Record> live;
+  uint64_t given = 0, calls = 0, flushes = 0;
+  auto give_trace_to = [&](uint64_t upto) {
+    while (given < upto) {
+      size_t n = std::min<uint64_t>(upto - given, 1 + rng() % 9000);
+      s.trace(pt.data() + given, n);
+      given += n;
+      if (rng() % 32 == 0) s.step(live);
+    }
+  };
+  for (const ev::Event& e : events)  // the traced process: configuration, before the trace
+    if (std::holds_alternative<ev::Process>(e.body)) s.event(e);
+  for (const ev::Event& e : events) {
+    give_trace_to(std::min<uint64_t>(e.trace_offset, pt.size()));
+    const uint64_t off = e.trace_offset;
+    std::visit([&](const auto& b) {
+      using T = std::decay_t<decltype(b)>;
+      if constexpr (std::is_same_v<T, ev::Code>) s.code(off, b.host_addr, b.bytes);
+      else if constexpr (std::is_same_v<T, ev::TbLoad>) s.tb_translated(off, b.host_addr, b.guest_pc, uint16_t(b.insns.size()), b.code);
+      else if constexpr (std::is_same_v<T, ev::Link>) s.tb_linked(off, b.src_tb, b.slot, b.target);
+      else if constexpr (std::is_same_v<T, ev::Unlink>) s.tb_unlinked(off, b.src_tb, b.slot);
+      else if constexpr (std::is_same_v<T, ev::Invalidate>) s.tb_invalidated(off, b.host_addr);
+      else if constexpr (std::is_same_v<T, ev::Flush>) {
+        ++flushes;
+        s.flush(off);
+      }
+    }, e.body);
+    ++calls;
+  }
+  give_trace_to(pt.size());
+  s.end_of_trace();
+  while (s.step(live)) {
+  }
+  driver::RunResult r = s.finish();
+  EXPECT_EQ(flushes, 3u);
+  EXPECT_EQ(calls, events.size());
+  EXPECT_TRUE(r.done);
+  EXPECT_TRUE(r.violations.empty());
+  ASSERT_EQ(r.records.size(), whole.records.size());
+  EXPECT_EQ(live.size(), r.records.size());  // step() handed out every record finish() reports
+  for (size_t k = 0; k < r.records.size(); ++k) {
+    const driver::Record &x = r.records[k], &y = whole.records[k];
+    ASSERT_TRUE(x.kind == y.kind && x.value == y.value && x.flags == y.flags && x.icount == y.icount)
+        << "record " << k << " differs";
+  }
+  EXPECT_EQ(r.descriptors, whole.descriptors);
+  EXPECT_EQ(r.events, whole.events);
+  EXPECT_GT(r.counter("STALL_TRACE"), 0u);  // the unit waited for bytes the "DBT" had not given yet
+}
+
+TEST(UnitSystemC, LiveSessionRejectsMisuse) {
+  driver::SystemCBackend dev;
+  driver::Session s(dev, driver::SessionConfig{});
+  s.tb_invalidated(100, 0x1000);
+  EXPECT_THROW(s.tb_invalidated(50, 0x1000), std::invalid_argument);   // offsets must not decrease
+  std::vector<uint8_t> bytes(200, 0);
+  s.trace(bytes.data(), bytes.size());
+  EXPECT_THROW(s.flush(150), std::invalid_argument);                   // bytes at 150 already given
+  EXPECT_THROW(s.tb_translated(300, 0x2000, 0x400000, 1, {0xc3}), std::runtime_error);  // no prologue yet
+  std::vector<driver::Record> out;
+  s.step(out);
+  EXPECT_THROW(s.event(ev::Event{300, 0, ev::Process{}}), std::logic_error);  // context is set before start
+  s.end_of_trace();
+  EXPECT_THROW(s.trace(bytes.data(), 1), std::logic_error);
+  driver::RunResult r = s.finish();  // 200 zero bytes: no PSB, a gap, and the unit finishes
+  EXPECT_TRUE(r.done);
+  EXPECT_TRUE(r.violations.empty());
+  ASSERT_FALSE(r.records.empty());
+  EXPECT_EQ(r.records.front().kind, uint8_t(R::RecordKind::Gap));
+}
 
 }  // namespace

@@ -9,6 +9,7 @@
 
 #include "xtu/driver/descriptor.hpp"
 #include "xtu/driver/driver.hpp"
+#include "xtu/driver/session.hpp"
 #include "xtu/formats/event_stream.hpp"
 #include "xtu/formats/guest_trace.hpp"
 
@@ -26,12 +27,11 @@ struct UnitProgram {
   uint32_t cpuid15_eax = 0, cpuid15_ebx = 0;
 };
 
-// Build it from a bundle's event stream. A `code` event gives two entry points (the prologue and
-// the epilogue that zeroes %eax); a `flush` is followed by LOADs of those at the same offset.
+// Build it from a bundle's event stream (EventTranslator, session.hpp, record by record).
 UnitProgram translate_events(const std::vector<ev::Event>& events, const BuildLimits& limits = {});
 
 struct RunOptions {
-  Buffers buffers;
+  Buffers buffers;              // the descriptor pool grows to hold every descriptor of the program
   size_t chunk = 64 * 1024;     // trace bytes published per step
   uint64_t step_cycles = 4096;  // cycles run between driver steps
   bool ctx_records = false;
@@ -39,18 +39,7 @@ struct RunOptions {
   uint64_t max_idle_steps = 4096;  // steps without progress before giving up
 };
 
-struct RunResult {
-  std::vector<Record> records;
-  std::vector<std::pair<std::string, uint64_t>> counters;
-  uint64_t cycles = 0;          // device cycles from START to DONE
-  uint32_t status = 0;
-  bool done = false;
-  std::vector<std::string> violations;
-  uint64_t pt_bytes = 0, descriptors = 0, events = 0, invalid_descriptors = 0;
-  double seconds = 0;
-  uint64_t counter(const std::string& name) const;
-};
-
+// A Session (session.hpp) fed with the whole program and trace at once.
 RunResult run_bundle(Device& dev, const std::string& bundle_dir, const RunOptions& options = {});
 // The same on a trace and a program in memory.
 RunResult run_program(Device& dev, const std::vector<uint8_t>& pt, UnitProgram prog, const RunOptions& options = {});
