@@ -139,6 +139,11 @@ ProcessResult capture_process(const CaptureOptions& o, const std::vector<std::st
     inv.disable_aslr = !o.aslr;
     QemuResult r = stdio.run(inv);
     pr.qemu_seconds += r.seconds;
+    if (r.signal || r.exit_code == 127) {  // QEMU's own files of a failed run go too
+      std::error_code ec;
+      fs::remove("jit-" + std::to_string(r.pid) + ".dump", ec);
+      fs::remove("/tmp/perf-" + std::to_string(r.pid) + ".map", ec);
+    }
     if (r.signal) throw std::runtime_error(label + "qemu run was killed by signal " + std::to_string(r.signal));
     if (r.exit_code == 127) throw std::runtime_error("cannot execute " + o.qemu);
     return r;
