@@ -44,18 +44,6 @@ std::string hex(uint64_t v) {
 
 }  // namespace
 
-const char* to_string(ViolationKind k) {
-  switch (k) {
-    case ViolationKind::Outside: return "outside";
-    case ViolationKind::ReadOnly: return "read-only";
-    case ViolationKind::WriteOnly: return "write-only";
-    case ViolationKind::Cross4K: return "4k-crossing";
-    case ViolationKind::Unsupported: return "unsupported";
-    case ViolationKind::Protocol: return "protocol";
-  }
-  return "?";
-}
-
 std::string Violation::to_string() const {
   std::ostringstream os;
   os << (write ? "write" : "read") << " of " << bytes << " byte(s) at " << hex(addr) << " (AXI ID " << id
@@ -87,88 +75,17 @@ void AxiMemory::allow(uint64_t base, uint64_t size, const std::string& name, boo
 }
 
 // ---------------------------------------------------------------------------------------------
-// Backdoor
-
-uint8_t AxiMemory::byte_at(uint64_t addr) const {
-  const auto it = pages_.find(addr / kPageSize);
-  return it == pages_.end() ? 0 : (*it->second)[addr % kPageSize];
-}
-
-void AxiMemory::set_byte(uint64_t addr, uint8_t v) {
-  auto& page = pages_[addr / kPageSize];
-  if (!page) page = std::make_unique<Page>(Page{});
-  (*page)[addr % kPageSize] = v;
-}
-
-void AxiMemory::write(uint64_t addr, const void* src, size_t n) {
-  const auto* p = static_cast<const uint8_t*>(src);
-  while (n > 0) {
-    const size_t off = addr % kPageSize;
-    const size_t chunk = std::min<size_t>(n, kPageSize - off);
-    auto& page = pages_[addr / kPageSize];
-    if (!page) page = std::make_unique<Page>(Page{});
-    std::memcpy(page->data() + off, p, chunk);
-    addr += chunk, p += chunk, n -= chunk;
-  }
-}
-
-void AxiMemory::read(uint64_t addr, void* dst, size_t n) const {
-  auto* p = static_cast<uint8_t*>(dst);
-  while (n > 0) {
-    const size_t off = addr % kPageSize;
-    const size_t chunk = std::min<size_t>(n, kPageSize - off);
-    const auto it = pages_.find(addr / kPageSize);
-    if (it == pages_.end()) std::memset(p, 0, chunk);
-    else std::memcpy(p, it->second->data() + off, chunk);
-    addr += chunk, p += chunk, n -= chunk;
-  }
-}
-
-// Little-endian, like the bus (byte b on lane b % 8) and the x86-64 host.
-uint64_t AxiMemory::read64(uint64_t addr) const {
-  uint64_t v = 0;
-  for (int i = 0; i < 8; ++i) v |= uint64_t{byte_at(addr + i)} << (8 * i);
-  return v;
-}
-void AxiMemory::write64(uint64_t addr, uint64_t value) {
-  for (int i = 0; i < 8; ++i) set_byte(addr + i, static_cast<uint8_t>(value >> (8 * i)));
-}
-uint32_t AxiMemory::read32(uint64_t addr) const { return static_cast<uint32_t>(read64(addr)); }
-void AxiMemory::write32(uint64_t addr, uint32_t value) {
-  for (int i = 0; i < 4; ++i) set_byte(addr + i, static_cast<uint8_t>(value >> (8 * i)));
-}
-
-// ---------------------------------------------------------------------------------------------
 // Checks and violations
 
 AxiMemory::Access AxiMemory::check(uint64_t addr, uint64_t n, bool write) const {
-  for (uint64_t i = 0; i < n; ++i) {
-    const uint64_t b = addr + i;
-    const Window* other = nullptr;  // a window holding b without the needed permission
-    bool ok = false;
-    for (const auto& w : windows_) {
-      if (b - w.base >= w.size) continue;  // (unsigned: also rejects b < base)
-      if (write ? w.write : w.read) {
-        ok = true;
-        break;
-      }
-      other = &w;
-    }
-    if (ok) continue;
-    Access a;
-    a.ok = false;
-    a.addr = b;
-    if (other) {
-      a.kind = write ? ViolationKind::ReadOnly : ViolationKind::WriteOnly;
-      a.name = other->name;
-      a.why = (write ? "write to read-only window '" : "read of write-only window '") + other->name + "'";
-    } else {
-      a.kind = ViolationKind::Outside;
-      a.why = "outside every window";
-    }
-    return a;
-  }
-  return Access{};
+  WindowCheck c = check_windows(windows_, addr, n, write);
+  Access a;
+  a.ok = c.ok;
+  a.kind = c.kind;
+  a.addr = c.addr;
+  a.name = std::move(c.name);
+  a.why = std::move(c.why);
+  return a;
 }
 
 void AxiMemory::record(Violation v, size_t* merge) {
@@ -304,7 +221,7 @@ void AxiMemory::take_w_beat(uint64_t now) {
       for (uint64_t i = 0; i < s.bytes; ++i) {
         const uint64_t b = s.addr + i;
         const unsigned lane = b % 8;
-        if ((strb >> lane) & 1) set_byte(b, static_cast<uint8_t>(data >> (8 * lane)));
+        if ((strb >> lane) & 1) store_.set_byte(b, static_cast<uint8_t>(data >> (8 * lane)));
       }
     }
   }
@@ -395,7 +312,7 @@ void AxiMemory::present_r_beat(ReadBurst& rb) {
   } else {
     for (uint64_t i = 0; i < s.bytes; ++i) {
       const uint64_t b = s.addr + i;
-      data |= uint64_t{byte_at(b)} << (8 * (b % 8));
+      data |= uint64_t{store_.byte_at(b)} << (8 * (b % 8));
     }
   }
   axi.rid.write(rb.id);

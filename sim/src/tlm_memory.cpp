@@ -39,54 +39,6 @@ std::string TlmMemory::describe(const Violation& v) {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Store
-
-uint8_t TlmMemory::byte_at(uint64_t addr) const {
-  const auto it = pages_.find(addr / kPageSize);
-  return it == pages_.end() ? 0 : (*it->second)[addr % kPageSize];
-}
-
-void TlmMemory::set_byte(uint64_t addr, uint8_t v) {
-  auto& page = pages_[addr / kPageSize];
-  if (!page) page = std::make_unique<Page>(Page{});
-  (*page)[addr % kPageSize] = v;
-}
-
-void TlmMemory::write(uint64_t addr, const void* src, size_t n) {
-  const auto* p = static_cast<const uint8_t*>(src);
-  while (n > 0) {
-    const size_t off = addr % kPageSize;
-    const size_t chunk = std::min<size_t>(n, kPageSize - off);
-    auto& page = pages_[addr / kPageSize];
-    if (!page) page = std::make_unique<Page>(Page{});
-    std::memcpy(page->data() + off, p, chunk);
-    addr += chunk, p += chunk, n -= chunk;
-  }
-}
-
-void TlmMemory::read(uint64_t addr, void* dst, size_t n) const {
-  auto* p = static_cast<uint8_t*>(dst);
-  while (n > 0) {
-    const size_t off = addr % kPageSize;
-    const size_t chunk = std::min<size_t>(n, kPageSize - off);
-    const auto it = pages_.find(addr / kPageSize);
-    if (it == pages_.end()) std::memset(p, 0, chunk);
-    else std::memcpy(p, it->second->data() + off, chunk);
-    addr += chunk, p += chunk, n -= chunk;
-  }
-}
-
-uint64_t TlmMemory::read64(uint64_t addr) const {
-  uint64_t v = 0;
-  for (int i = 0; i < 8; ++i) v |= uint64_t{byte_at(addr + i)} << (8 * i);
-  return v;
-}
-
-void TlmMemory::write64(uint64_t addr, uint64_t value) {
-  for (int i = 0; i < 8; ++i) set_byte(addr + i, static_cast<uint8_t>(value >> (8 * i)));
-}
-
-// ---------------------------------------------------------------------------------------------
 // Transport
 
 tlm::tlm_response_status TlmMemory::serve(tlm::tlm_generic_payload& t) {
@@ -113,33 +65,15 @@ tlm::tlm_response_status TlmMemory::serve(tlm::tlm_generic_payload& t) {
       return e.status;
     }
 
-  // Windows: walk [addr, addr + n) window by window.
-  for (uint64_t b = addr; b < addr + n;) {
-    const Window* other = nullptr;  // a window holding b without the needed permission
-    uint64_t next = 0;
-    for (const Window& w : windows_) {
-      if (b - w.base >= w.size) continue;  // (unsigned: also rejects b < base)
-      if (wr ? w.write : w.read) next = std::max(next, w.base + w.size);
-      else other = &w;
-    }
-    if (next > b) {
-      b = next;
-      continue;
-    }
+  if (WindowCheck c = check_windows(windows_, addr, n, wr); !c.ok) {
     Violation v;
+    v.kind = c.kind;
     v.write = wr;
-    v.addr = b;
+    v.addr = c.addr;
     v.bytes = n;
     v.cycle = static_cast<uint64_t>(sc_core::sc_time_stamp() / period_);
-    if (other) {
-      v.kind = wr ? ViolationKind::ReadOnly : ViolationKind::WriteOnly;
-      v.name = other->name;
-      v.why = (wr ? "write to read-only window '" : "read of write-only window '") + other->name + "'";
-    } else {
-      v.kind = ViolationKind::Outside;
-      v.why = "outside every window";
-    }
-    v.why += " (transaction at " + hex(addr) + ")";
+    v.name = std::move(c.name);
+    v.why = std::move(c.why) + " (transaction at " + hex(addr) + ")";
     violations_.push_back(v);
     ++stats_.refused;
     if (fail_on_violation_) SC_REPORT_ERROR(kMsgType, describe(v).c_str());
@@ -155,7 +89,7 @@ tlm::tlm_response_status TlmMemory::serve(tlm::tlm_generic_payload& t) {
     } else {
       for (uint64_t i = 0; i < n; ++i)
         if (enabled(i)) {
-          set_byte(addr + i, data[i]);
+          store_.set_byte(addr + i, data[i]);
           ++stats_.write_bytes;
         }
     }
@@ -166,7 +100,7 @@ tlm::tlm_response_status TlmMemory::serve(tlm::tlm_generic_payload& t) {
       read(addr, data, n);
     } else {
       for (uint64_t i = 0; i < n; ++i)
-        if (enabled(i)) data[i] = byte_at(addr + i);
+        if (enabled(i)) data[i] = store_.byte_at(addr + i);
     }
   }
   return tlm::TLM_OK_RESPONSE;

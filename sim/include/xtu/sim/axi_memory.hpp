@@ -72,6 +72,7 @@
 #include <vector>
 
 #include "xtu/model/axi.hpp"
+#include "xtu/sim/memory_store.hpp"
 
 namespace xtu::sim {
 
@@ -92,26 +93,6 @@ struct MemoryTiming {
   uint64_t seed = 1;               // for the stalls and the ID reordering
   IdOrder id_order = IdOrder::InOrder;
 };
-
-// An address range the master may access.
-struct Window {
-  uint64_t base = 0;
-  uint64_t size = 0;
-  std::string name;
-  bool read = true;
-  bool write = true;
-};
-
-enum class ViolationKind {
-  Outside,      // a byte outside every window
-  ReadOnly,     // a write to a byte only read windows cover
-  WriteOnly,    // a read of a byte only write windows cover
-  Cross4K,      // a burst crossing a 4 KiB boundary (AXI protocol)
-  Unsupported,  // AxSIZE wider than the bus, or a burst type other than INCR (burst refused)
-  Protocol,     // other AXI protocol errors: AxLEN > 255, WLAST mismatch, WSTRB outside the beat
-};
-
-const char* to_string(ViolationKind k);
 
 struct Violation {
   ViolationKind kind = ViolationKind::Outside;
@@ -158,13 +139,13 @@ public:
   void clear_violations() { violations_.clear(); }
 
   // Backdoor (host side): no windows, no timing; little-endian.
-  void write(uint64_t addr, const void* src, size_t n);
-  void read(uint64_t addr, void* dst, size_t n) const;
-  uint64_t read64(uint64_t addr) const;
-  void write64(uint64_t addr, uint64_t value);
-  uint32_t read32(uint64_t addr) const;
-  void write32(uint64_t addr, uint32_t value);
-  size_t allocated_pages() const { return pages_.size(); }
+  void write(uint64_t addr, const void* src, size_t n) { store_.write(addr, src, n); }
+  void read(uint64_t addr, void* dst, size_t n) const { store_.read(addr, dst, n); }
+  uint64_t read64(uint64_t addr) const { return store_.read64(addr); }
+  void write64(uint64_t addr, uint64_t value) { store_.write64(addr, value); }
+  uint32_t read32(uint64_t addr) const { return store_.read32(addr); }
+  void write32(uint64_t addr, uint32_t value) { store_.write32(addr, value); }
+  size_t allocated_pages() const { return store_.allocated_pages(); }
 
   const MemoryStats& stats() const { return stats_; }
   uint64_t cycle() const { return cycle_; }  // rising edges of clk_i seen so far
@@ -172,7 +153,7 @@ public:
   size_t outstanding_writes() const { return writes_.size(); }
   bool idle() const { return reads_.empty() && writes_.empty(); }
 
-  static constexpr uint64_t kPageSize = 4096;
+  static constexpr uint64_t kPageSize = SparseMemory::kPageSize;
   static constexpr const char* kMsgType = "/xtu/sim/AxiMemory";
 
 private:
@@ -212,8 +193,6 @@ private:
     uint64_t addr = 0;  // first refused byte
     std::string name, why;
   };
-  using Page = std::array<uint8_t, kPageSize>;
-
   void on_clock();
   void reset_state();
   bool check_burst(uint64_t now, bool write, uint32_t id, uint64_t addr, uint32_t len, uint32_t size,
@@ -230,14 +209,12 @@ private:
   // Records v; extends the violation at *merge instead when v continues it.
   void record(Violation v, size_t* merge = nullptr);
   bool roll_stall();
-  uint8_t byte_at(uint64_t addr) const;
-  void set_byte(uint64_t addr, uint8_t v);
 
   MemoryTiming timing_;
   bool fail_on_violation_ = true;
   std::vector<Window> windows_;
   std::vector<Violation> violations_;
-  std::unordered_map<uint64_t, std::unique_ptr<Page>> pages_;
+  SparseMemory store_;
   MemoryStats stats_;
   std::mt19937_64 rng_;
 

@@ -88,13 +88,13 @@ public:
   const TlmMemoryStats& stats() const { return stats_; }
 
   // Backdoor (host side): no windows, no timing; little-endian.
-  void write(uint64_t addr, const void* src, size_t n);
-  void read(uint64_t addr, void* dst, size_t n) const;
-  uint64_t read64(uint64_t addr) const;
-  void write64(uint64_t addr, uint64_t value);
-  size_t allocated_pages() const { return pages_.size(); }
+  void write(uint64_t addr, const void* src, size_t n) { store_.write(addr, src, n); }
+  void read(uint64_t addr, void* dst, size_t n) const { store_.read(addr, dst, n); }
+  uint64_t read64(uint64_t addr) const { return store_.read64(addr); }
+  void write64(uint64_t addr, uint64_t value) { store_.write64(addr, value); }
+  size_t allocated_pages() const { return store_.allocated_pages(); }
 
-  static constexpr uint64_t kPageSize = 4096;
+  static constexpr uint64_t kPageSize = SparseMemory::kPageSize;
   static constexpr const char* kMsgType = "/xtu/sim/TlmMemory";
 
 private:
@@ -103,13 +103,9 @@ private:
     tlm::tlm_response_status status;
     bool read, write;
   };
-  using Page = std::array<uint8_t, kPageSize>;
-
   void b_transport(tlm::tlm_generic_payload& t, sc_core::sc_time& delay);
   unsigned transport_dbg(tlm::tlm_generic_payload& t);
   tlm::tlm_response_status serve(tlm::tlm_generic_payload& t);
-  uint8_t byte_at(uint64_t addr) const;
-  void set_byte(uint64_t addr, uint8_t v);
 
   TlmMemoryTiming timing_;
   sc_core::sc_time period_{1, sc_core::SC_NS};
@@ -119,7 +115,7 @@ private:
   std::vector<Injected> injected_;
   std::vector<Violation> violations_;
   std::vector<TlmAccess> log_;
-  std::unordered_map<uint64_t, std::unique_ptr<Page>> pages_;
+  SparseMemory store_;
   TlmMemoryStats stats_;
 };
 
