@@ -1,5 +1,7 @@
 #include "xtu/driver/device.hpp"
 
+#include <stdexcept>
+
 namespace xtu::driver {
 
 uint64_t Device::read64(uint32_t offset) {
@@ -15,6 +17,13 @@ uint64_t Device::read64(uint32_t offset) {
 void Device::write64(uint32_t offset, uint64_t value) {
   write32(offset, uint32_t(value));
   write32(offset + 4, uint32_t(value >> 32));
+}
+
+uint64_t DmaArena::take(uint64_t size, uint64_t align) {
+  if (align == 0 || (align & (align - 1))) throw std::invalid_argument("alignment must be a power of two");
+  const uint64_t a = (next_ + align - 1) & ~(align - 1);
+  next_ = a + size + 4096;
+  return a;
 }
 
 }  // namespace xtu::driver

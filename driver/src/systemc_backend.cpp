@@ -13,7 +13,6 @@ namespace xtu::driver {
 
 namespace {
 bool g_instantiated = false;
-constexpr uint64_t kDmaBase = 0x10000000ull;  // where allocations start in the model's memory
 }  // namespace
 
 struct SystemCBackend::Impl {
@@ -25,7 +24,7 @@ struct SystemCBackend::Impl {
         axi("axi"),
         axil("axil"),
         irq("irq"),
-        next_alloc(kDmaBase) {
+        arena() {
     memory.clk_i(clock.clk);
     memory.rst_ni(clock.rst_n);
     memory.axi.bind(axi);
@@ -75,7 +74,7 @@ struct SystemCBackend::Impl {
   model::AxiSignals axi;
   model::AxiLiteSignals axil;
   sc_core::sc_signal<bool> irq;
-  uint64_t next_alloc;
+  DmaArena arena;
   sc_core::sc_trace_file* tf = nullptr;
 };
 
@@ -103,16 +102,14 @@ void SystemCBackend::write32(uint32_t offset, uint32_t value) {
 
 uint64_t SystemCBackend::alloc(uint64_t size, uint64_t align, const std::string& name, bool unit_reads,
                                bool unit_writes) {
-  if (align == 0 || (align & (align - 1))) throw std::invalid_argument("alignment must be a power of two");
-  uint64_t a = (impl_->next_alloc + align - 1) & ~(align - 1);
-  impl_->next_alloc = a + size + 4096;  // a guard page between regions
+  const uint64_t a = impl_->arena.take(size, align);
   impl_->memory.allow(a, size, name, unit_reads, unit_writes);
   return a;
 }
 
 void SystemCBackend::free_all() {
   impl_->memory.clear_windows();
-  impl_->next_alloc = kDmaBase;
+  impl_->arena.clear();
 }
 
 void SystemCBackend::mem_write(uint64_t addr, const void* data, size_t n) { impl_->memory.write(addr, data, n); }

@@ -17,7 +17,6 @@ namespace xtu::driver {
 namespace {
 
 bool g_instantiated = false;
-constexpr uint64_t kDmaBase = 0x10000000ull;  // where allocations start in the memory target
 
 // The register initiator: a thread that issues queued transactions on its socket, one at a
 // time, as a loosely-timed initiator would (it waits for the delay b_transport returns before
@@ -67,7 +66,7 @@ struct TlmBackend::Impl {
         unit("xtu", params(o)),
         memory("memory", timing(o)),
         irq("irq"),
-        next_alloc(kDmaBase) {
+        arena() {
     host.socket.bind(unit.regs);
     unit.mem.bind(memory.socket);
     unit.irq(irq);
@@ -157,7 +156,7 @@ struct TlmBackend::Impl {
   model::UnitTlm unit;
   sim::TlmMemory memory;
   sc_core::sc_signal<bool> irq;
-  uint64_t next_alloc;
+  DmaArena arena;
   sc_core::sc_trace_file* tf = nullptr;
   bool broken = false;
 };
@@ -181,16 +180,14 @@ void TlmBackend::transport(tlm::tlm_generic_payload& trans, sc_core::sc_time& de
 }
 
 uint64_t TlmBackend::alloc(uint64_t size, uint64_t align, const std::string& name, bool unit_reads, bool unit_writes) {
-  if (align == 0 || (align & (align - 1))) throw std::invalid_argument("alignment must be a power of two");
-  uint64_t a = (impl_->next_alloc + align - 1) & ~(align - 1);
-  impl_->next_alloc = a + size + 4096;  // a guard page between regions
+  const uint64_t a = impl_->arena.take(size, align);
   impl_->memory.allow(a, size, name, unit_reads, unit_writes);
   return a;
 }
 
 void TlmBackend::free_all() {
   impl_->memory.clear_windows();
-  impl_->next_alloc = kDmaBase;
+  impl_->arena.clear();
 }
 
 void TlmBackend::mem_write(uint64_t addr, const void* data, size_t n) { impl_->memory.write(addr, data, n); }

@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <random>
 
+#include "sim_support/bundles.hpp"
 #include "xtu/driver/bundle_run.hpp"
 #include "xtu/driver/session.hpp"
 #include "xtu/driver/systemc_backend.hpp"
@@ -20,32 +21,11 @@
 namespace {
 
 using namespace xtu;
+using test::Bundle;
+using test::bundle_dir;
+using test::expect_equal;
 namespace R = xtu::regs;
 
-const std::string kBundles = XTU_E2E_DIR;
-
-struct Bundle {
-  std::vector<uint8_t> pt;
-  driver::UnitProgram prog;
-  std::vector<GuestRecord> truth;
-};
-
-Bundle load(const std::string& name) {
-  std::string dir = kBundles + "/" + name + "/bundle";
-  Bundle b;
-  b.pt = read_file_bytes(dir + "/trace.pt");
-  b.prog = driver::translate_events(ev::read(dir + "/events.xtev"));
-  b.truth = read_guest_trace(dir + "/guest.txt");
-  return b;
-}
-
-void expect_equal(const std::vector<GuestRecord>& want, const driver::RunResult& r) {
-  TraceDiff d = compare_guest_traces(want, driver::guest_records(r.records));
-  EXPECT_TRUE(d.equal) << d.message;
-  EXPECT_TRUE(r.violations.empty()) << r.violations.front();
-  EXPECT_TRUE(r.done);
-  EXPECT_EQ(r.status & 0xff00u, 0u) << "error bits in STATUS";
-}
 
 TEST(UnitSystemC, IdentifiesItself) {
   driver::SystemCOptions so;
@@ -71,7 +51,7 @@ TEST(UnitSystemC, IdentifiesItself) {
 TEST(UnitSystemC, OutputRingWrapsUnderBackpressure) {
   // A 64-byte output ring holds 4 records: the unit fills it, stalls until the driver drains,
   // wraps around hundreds of thousands of times, and still writes only inside the ring.
-  Bundle b = load("hashsort_chained");
+  Bundle b = test::load_bundle("hashsort_chained");
   driver::SystemCBackend dev;
   driver::RunOptions o;
   o.buffers.out_bytes = 64;
@@ -85,7 +65,7 @@ TEST(UnitSystemC, OutputRingWrapsUnderBackpressure) {
 TEST(UnitSystemC, SmallTraceAndEventRingsStream) {
   // Trace ring of 4 KiB and event ring of 8 entries: the driver streams both as the unit
   // consumes them (TRACE_TAIL / EVQ_TAIL), the unit waits at TRACE_HEAD.
-  Bundle b = load("dispatch_chained");
+  Bundle b = test::load_bundle("dispatch_chained");
   driver::SystemCBackend dev;
   driver::RunOptions o;
   o.buffers.trace_bytes = 4096;
@@ -100,7 +80,7 @@ TEST(UnitSystemC, SmallTraceAndEventRingsStream) {
 TEST(UnitSystemC, TwoLineCacheStillExact) {
   // With 2 lines nearly every lookup refills from the hash table: replacement and refill are
   // exercised on every block, and the result is the same.
-  Bundle b = load("hashsort_chained");
+  Bundle b = test::load_bundle("hashsort_chained");
   driver::SystemCOptions so;
   so.cam_entries = 2;
   driver::SystemCBackend dev(so);
@@ -112,7 +92,7 @@ TEST(UnitSystemC, TwoLineCacheStillExact) {
 
 TEST(UnitSystemC, SeveralJobsWithoutReelaborating) {
   // One backend, three jobs: reset() between them; each equals its truth and counters restart.
-  Bundle a = load("exit_code"), b = load("hashsort_chained");
+  Bundle a = test::load_bundle("exit_code"), b = test::load_bundle("hashsort_chained");
   driver::SystemCBackend dev;
   driver::RunResult r1 = driver::run_program(dev, a.pt, a.prog);
   expect_equal(a.truth, r1);
@@ -130,7 +110,7 @@ TEST(UnitSystemC, CorruptedStreamsEndWithGapsInBoundedTime) {
   // Truncations, bit flips, overwritten chunks and pure garbage: the unit always finishes
   // (DONE), within a bounded number of cycles, never accesses memory outside its buffers, and
   // reports lost data as gaps; a truncated stream decodes to a prefix of the truth.
-  Bundle b = load("exit_code");
+  Bundle b = test::load_bundle("exit_code");
   driver::SystemCBackend dev;
   std::mt19937_64 rng(42);
   std::vector<std::pair<std::string, std::vector<uint8_t>>> cases;
@@ -182,7 +162,7 @@ TEST(UnitSystemC, CorruptedStreamsEndWithGapsInBoundedTime) {
 TEST(UnitSystemC, MisconfiguredBuffersStopWithAnError) {
   // A hash table base that is not 32-byte aligned: the unit stops with ERR_BOUNDS at its first
   // table access; nothing outside the configured windows is ever accessed.
-  Bundle b = load("exit_code");
+  Bundle b = test::load_bundle("exit_code");
   driver::SystemCBackend dev;
   driver::Driver drv(dev);
   drv.identify();
@@ -206,7 +186,7 @@ TEST(UnitSystemC, MisconfiguredBuffersStopWithAnError) {
 }
 
 TEST(UnitSystemC, MalformedEventStopsWithAnError) {
-  Bundle b = load("exit_code");
+  Bundle b = test::load_bundle("exit_code");
   driver::SystemCBackend dev;
   driver::Driver drv(dev);
   drv.identify();
@@ -231,7 +211,7 @@ TEST(UnitSystemC, MalformedEventStopsWithAnError) {
 }
 
 TEST(UnitSystemC, DoneInterrupt) {
-  Bundle b = load("exit_code");
+  Bundle b = test::load_bundle("exit_code");
   driver::SystemCBackend dev;
   dev.write32(R::irq_enable::kOffset, R::irq_enable::kDone.mask);
   driver::RunResult r = driver::run_program(dev, b.pt, b.prog);
@@ -244,7 +224,7 @@ TEST(UnitSystemC, DoneInterrupt) {
 // Time in the records (CTRL.TIME_EN): every BLOCK carries the time libipt gives the TB's first
 // instruction (pt_insn_time), exactly: on a trace with MTC, TMA and CYC, and on one with TSC only.
 void expect_time_matches_golden(const std::string& name) {
-  std::string dir = kBundles + "/" + name + "/bundle";
+  std::string dir = bundle_dir(name);
   struct Timed { uint64_t pc, tsc; bool valid; };
   std::vector<Timed> want;
   golden::Options go;
@@ -292,7 +272,7 @@ TEST(UnitSystemC, TimeMatchesGoldenWithTscOnly) { expect_time_matches_golden("ex
 // is the run of the same input through run_program(), record for record. Input: the first 300 KB
 // of the bigcode bundle (three flushes that reuse host addresses) and the events before it.
 TEST(UnitSystemC, LiveSessionEqualsBundleRun) {
-  const std::string dir = kBundles + "/bigcode_chained/bundle";
+  const std::string dir = bundle_dir("bigcode_chained");
   std::vector<ev::Event> events = ev::read(dir + "/events.xtev");
   std::vector<uint8_t> pt = read_file_bytes(dir + "/trace.pt");
   const size_t cut = 300000;

@@ -19,6 +19,7 @@
 
 #include "sim_support/axi_test_master.hpp"
 #include "sim_support/sim_env.hpp"
+#include "sim_support/bundles.hpp"
 #include "xtu/driver/bundle_run.hpp"
 #include "xtu/driver/driver.hpp"
 #include "xtu/driver/tlm_backend.hpp"
@@ -34,12 +35,14 @@
 namespace {
 
 using namespace xtu;
+using test::Bundle;
+using test::bundle_dir;
+using test::expect_equal;
 namespace R = xtu::regs;
 using sc_core::sc_time;
 using sc_core::SC_NS;
 using sc_core::SC_ZERO_TIME;
 
-const std::string kBundles = XTU_E2E_DIR;
 const sc_time kT(1, SC_NS);  // the unit's default clock period
 
 // ---------------------------------------------------------------------------------------------
@@ -114,31 +117,6 @@ struct Bench {
 
 // ---------------------------------------------------------------------------------------------
 // Bundles
-
-struct Bundle {
-  std::vector<uint8_t> pt;
-  driver::UnitProgram prog;
-  std::vector<GuestRecord> truth;
-};
-
-std::string bundle_dir(const std::string& name) { return kBundles + "/" + name + "/bundle"; }
-
-Bundle load(const std::string& name) {
-  std::string dir = bundle_dir(name);
-  Bundle b;
-  b.pt = read_file_bytes(dir + "/trace.pt");
-  b.prog = driver::translate_events(ev::read(dir + "/events.xtev"));
-  b.truth = read_guest_trace(dir + "/guest.txt");
-  return b;
-}
-
-void expect_equal(const std::vector<GuestRecord>& want, const driver::RunResult& r) {
-  TraceDiff d = compare_guest_traces(want, driver::guest_records(r.records));
-  EXPECT_TRUE(d.equal) << d.message;
-  EXPECT_TRUE(r.violations.empty()) << r.violations.front();
-  EXPECT_TRUE(r.done);
-  EXPECT_EQ(r.status & 0xff00u, 0u) << "error bits in STATUS";
-}
 
 // =============================================================================================
 // Registers through the target socket
@@ -542,7 +520,7 @@ TEST(UnitTlm, ExitCodeBundleEqualsTruth) {
 }
 
 TEST(UnitTlm, HashsortProgramEqualsTruth) {
-  Bundle b = load("hashsort_chained");
+  Bundle b = test::load_bundle("hashsort_chained");
   driver::TlmBackend dev;
   driver::RunResult r = driver::run_program(dev, b.pt, b.prog);
   expect_equal(b.truth, r);
@@ -554,7 +532,7 @@ TEST(UnitTlm, HashsortProgramEqualsTruth) {
 
 TEST(UnitTlm, SmallRingsAndTwoLineCache) {
   // Backpressure on every ring and refills on nearly every block, through the bridge.
-  Bundle b = load("exit_code");
+  Bundle b = test::load_bundle("exit_code");
   driver::TlmOptions o;
   o.cam_entries = 2;
   driver::TlmBackend dev(o);
@@ -572,7 +550,7 @@ TEST(UnitTlm, SmallRingsAndTwoLineCache) {
 }
 
 TEST(UnitTlm, SeveralJobsAndTheMemoryLatencyOnlyChangesTiming) {
-  Bundle a = load("exit_code"), b = load("hashsort_chained");
+  Bundle a = test::load_bundle("exit_code"), b = test::load_bundle("hashsort_chained");
   driver::TlmBackend dev;
   driver::RunResult r1 = driver::run_program(dev, a.pt, a.prog);
   expect_equal(a.truth, r1);
@@ -593,7 +571,7 @@ TEST(UnitTlm, SeveralJobsAndTheMemoryLatencyOnlyChangesTiming) {
 }
 
 TEST(UnitTlm, TlmErrorStopsTheUnitWithErrAxi) {
-  Bundle b = load("exit_code");
+  Bundle b = test::load_bundle("exit_code");
   driver::TlmBackend dev;
   driver::Driver drv(dev);
   for (bool on_writes : {false, true}) {
@@ -694,7 +672,7 @@ private:
 };
 
 void run_on_virtual_cpu(bool sync) {
-  Bundle bundle = load("exit_code");
+  Bundle bundle = test::load_bundle("exit_code");
   model::UnitTlmParams p;
   p.sync_register_access = sync;
   Bench b(p);
@@ -715,7 +693,7 @@ TEST(UnitTlm, DriverOnAVirtualCpuSynced) { run_on_virtual_cpu(true); }
 TEST(UnitTlm, DriverOnAVirtualCpuUnsynced) { run_on_virtual_cpu(false); }
 
 TEST(UnitTlm, DoneInterruptAndW1C) {
-  Bundle b = load("exit_code");
+  Bundle b = test::load_bundle("exit_code");
   driver::TlmBackend dev;
   dev.write32(R::irq_enable::kOffset, R::irq_enable::kDone.mask);
   driver::RunResult r = driver::run_program(dev, b.pt, b.prog);

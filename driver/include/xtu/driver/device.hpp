@@ -38,4 +38,16 @@ public:
   virtual std::vector<std::string> violations() const { return {}; }
 };
 
+// Where the simulation backends place DMA regions in their memory model: bump allocation from
+// `base`, aligned, with a guard page between regions (an overrun lands outside every window).
+class DmaArena {
+public:
+  explicit DmaArena(uint64_t base = 0x10000000ull) : base_(base), next_(base) {}
+  uint64_t take(uint64_t size, uint64_t align);  // std::invalid_argument unless align is a power of two
+  void clear() { next_ = base_; }
+
+private:
+  uint64_t base_, next_;
+};
+
 }  // namespace xtu::driver
