@@ -28,8 +28,10 @@
 #include "xtu/capture/capture.hpp"
 #include "xtu/driver/bundle_run.hpp"
 #include "xtu/driver/driver.hpp"
+#include "xtu/driver/session.hpp"
 #include "xtu/driver/systemc_backend.hpp"
 #include "xtu/formats/error.hpp"
+#include "xtu/formats/event_stream.hpp"
 #include "xtu/formats/guest_trace.hpp"
 #include "xtu/golden/golden.hpp"
 #include "xtu/regs.hpp"
@@ -240,6 +242,7 @@ struct Device {
   std::mutex mu;  // one job or register access at a time (SystemC is not thread-safe)
   uint64_t jobs = 0;
   bool closed = false;
+  bool session_open = false;  // a live Session owns the unit until it finishes or is closed
 
   xtu::driver::SystemCBackend& dev() {
     if (closed || !backend) throw std::runtime_error("the xtu device is closed (the interpreter is exiting)");
@@ -309,30 +312,10 @@ Device* open_device(const std::string& backend, unsigned cam_entries, unsigned m
 
 double ratio(uint64_t a, uint64_t b) { return b ? double(a) / double(b) : 0.0; }
 
-Run run_on_device(Device& d, const fs::path& dir, uint64_t out_ring, uint64_t trace_ring, uint32_t event_entries,
-                  uint32_t hash_entries, size_t chunk, uint64_t step_cycles, bool contexts, uint64_t max_idle_steps) {
-  check_bundle_dir(dir);
-  if (chunk == 0 || step_cycles == 0) throw py::value_error("chunk and step_cycles must be positive");
-  xtu::driver::RunOptions ro;
-  ro.buffers.out_bytes = out_ring;
-  ro.buffers.trace_bytes = trace_ring;
-  ro.buffers.event_entries = event_entries;
-  ro.buffers.ht_entries = hash_entries;
-  ro.chunk = chunk;
-  ro.step_cycles = step_cycles;
-  ro.ctx_records = contexts;
-  ro.max_idle_steps = max_idle_steps;
-  xtu::driver::RunResult r;
-  {
-    py::gil_scoped_release nogil;
-    std::lock_guard<std::mutex> lock(d.mu);
-    xtu::driver::SystemCBackend& dev = d.dev();
-    dev.reset();  // every job starts from reset (counters, caches, state; violations cleared)
-    ++d.jobs;
-    r = xtu::driver::run_bundle(dev, dir.string(), ro);
-  }
+// A Run from the driver's result (`label`: the bundle, or "<session>").
+Run make_run(const std::string& label, const xtu::driver::RunResult& r) {
   Run run;
-  run.bundle = dir.string();
+  run.bundle = label;
   run.records = records_array(r.records);
   run.guest = GuestTrace::from_records(xtu::driver::guest_records(r.records));
   run.cycles = r.cycles;
@@ -355,6 +338,138 @@ Run run_on_device(Device& d, const fs::path& dir, uint64_t out_ring, uint64_t tr
   s["cam_hit_rate"] = ratio(r.counter("CAM_HITS"), r.counter("CAM_LOOKUPS"));
   s["cycles_per_second"] = r.seconds > 0 ? double(r.cycles) / r.seconds : 0.0;
   return run;
+}
+
+Run run_on_device(Device& d, const fs::path& dir, uint64_t out_ring, uint64_t trace_ring, uint32_t event_entries,
+                  uint32_t hash_entries, size_t chunk, uint64_t step_cycles, bool contexts, uint64_t max_idle_steps) {
+  check_bundle_dir(dir);
+  if (chunk == 0 || step_cycles == 0) throw py::value_error("chunk and step_cycles must be positive");
+  xtu::driver::RunOptions ro;
+  ro.buffers.out_bytes = out_ring;
+  ro.buffers.trace_bytes = trace_ring;
+  ro.buffers.event_entries = event_entries;
+  ro.buffers.ht_entries = hash_entries;
+  ro.chunk = chunk;
+  ro.step_cycles = step_cycles;
+  ro.ctx_records = contexts;
+  ro.max_idle_steps = max_idle_steps;
+  xtu::driver::RunResult r;
+  {
+    py::gil_scoped_release nogil;
+    std::lock_guard<std::mutex> lock(d.mu);
+    if (d.session_open) throw std::runtime_error("a live Session is open on the device: finish() or close() it first");
+    xtu::driver::SystemCBackend& dev = d.dev();
+    dev.reset();  // every job starts from reset (counters, caches, state; violations cleared)
+    ++d.jobs;
+    r = xtu::driver::run_bundle(dev, dir.string(), ro);
+  }
+  return make_run(dir.string(), r);
+}
+
+// ---- Live session --------------------------------------------------------------------------
+
+// The driver's live API (driver/include/xtu/driver/session.hpp) on the process's device: the DBT's
+// calls at trace offsets and the PT bytes as they arrive. It owns the unit until finish()/close().
+struct Session {
+  Device* dev = nullptr;
+  std::unique_ptr<xtu::driver::Session> s;
+  bool finished = false;
+
+  xtu::driver::Session& live() {
+    if (!s) throw std::runtime_error(finished ? "the session is finished" : "the session is closed");
+    return *s;
+  }
+  template <class F>
+  auto locked(F&& f) {
+    std::lock_guard<std::mutex> lock(dev->mu);
+    return f(live());
+  }
+  void close() {
+    if (!dev) return;
+    std::lock_guard<std::mutex> lock(dev->mu);
+    s.reset();
+    dev->session_open = false;
+  }
+  ~Session() {
+    if (s) close();
+  }
+};
+
+std::unique_ptr<Session> open_session(Device& d, uint64_t cr3, uint64_t vmcs, uint64_t code_base, uint64_t code_size,
+                                      bool ctx_filter, bool contexts, bool time, uint64_t trace_ring,
+                                      uint32_t event_entries, uint64_t descriptor_pool, uint32_t hash_entries,
+                                      uint64_t out_ring, size_t chunk, uint64_t step_cycles) {
+  if (chunk == 0 || step_cycles == 0) throw py::value_error("chunk and step_cycles must be positive");
+  xtu::driver::SessionConfig c;
+  c.buffers.trace_bytes = trace_ring;
+  c.buffers.event_entries = event_entries;
+  c.buffers.desc_bytes = descriptor_pool;
+  c.buffers.ht_entries = hash_entries;
+  c.buffers.out_bytes = out_ring;
+  c.cr3 = cr3;
+  c.vmcs = vmcs;
+  c.code_base = code_base;
+  c.code_size = code_size;
+  c.ctx_filter = ctx_filter;
+  c.ctx_records = contexts;
+  c.time = time;
+  c.chunk = chunk;
+  c.step_cycles = step_cycles;
+  auto ps = std::make_unique<Session>();
+  std::lock_guard<std::mutex> lock(d.mu);
+  if (d.session_open) throw std::runtime_error("a live Session is already open on the device");
+  xtu::driver::SystemCBackend& dev = d.dev();
+  dev.reset();
+  ++d.jobs;
+  ps->s = std::make_unique<xtu::driver::Session>(dev, c);
+  ps->dev = &d;
+  d.session_open = true;
+  return ps;
+}
+
+std::vector<uint8_t> as_bytes(const py::bytes& b) {
+  std::string_view v = b;
+  return std::vector<uint8_t>(v.begin(), v.end());
+}
+
+// An event stream record as a dict: type, offset, time and the record's fields (code as bytes).
+py::dict event_dict(const xtu::ev::Event& e) {
+  namespace ev = xtu::ev;
+  py::dict d;
+  d["type"] = ev::type_name(ev::type_of(e.body));
+  d["offset"] = e.trace_offset;
+  d["time"] = e.time;
+  std::visit([&](const auto& b) {
+    using T = std::decay_t<decltype(b)>;
+    if constexpr (std::is_same_v<T, ev::Process>) {
+      d["cr3"] = b.cr3;
+      d["vmcs"] = b.vmcs;
+      d["code_base"] = b.code_base;
+      d["code_size"] = b.code_size;
+      d["pid"] = b.pid;
+      d["non_root"] = b.non_root;
+      d["name"] = b.name;
+    } else if constexpr (std::is_same_v<T, ev::Code>) {
+      d["host_addr"] = b.host_addr;
+      d["code"] = py::bytes(reinterpret_cast<const char*>(b.bytes.data()), b.bytes.size());
+    } else if constexpr (std::is_same_v<T, ev::TbLoad>) {
+      d["host_addr"] = b.host_addr;
+      d["guest_pc"] = b.guest_pc;
+      d["guest_insns"] = b.insns.size();
+      std::vector<uint64_t> pcs;
+      for (const ev::InsnMap& m : b.insns) pcs.push_back(m.guest_pc);
+      d["insn_pcs"] = pcs;
+      d["code"] = py::bytes(reinterpret_cast<const char*>(b.code.data()), b.code.size());
+    } else if constexpr (std::is_same_v<T, ev::Link> || std::is_same_v<T, ev::Unlink>) {
+      d["src_tb"] = b.src_tb;
+      d["slot"] = b.slot;
+      d["target"] = b.target;
+      d["jmp_addr"] = b.jmp_addr;
+    } else if constexpr (std::is_same_v<T, ev::Invalidate>) {
+      d["host_addr"] = b.host_addr;
+    }
+  }, e.body);
+  return d;
 }
 
 py::dict device_info(Device& d) {
@@ -687,6 +802,18 @@ steps; contexts: also emit CONTEXT records; max_idle_steps: steps without progre
 giving up (the Run is then not done). Raises FileNotFoundError for a missing bundle,
 xtu.FormatError for malformed bundle files, RuntimeError for driver errors. A unit that did
 not finish, or memory violations, are reported in the Run (see Run.ok / Run.check()).)doc")
+      .def("session", &open_session, py::kw_only(), py::arg("cr3") = 0, py::arg("vmcs") = 0,
+           py::arg("code_base") = 0, py::arg("code_size") = 0, py::arg("ctx_filter") = true,
+           py::arg("contexts") = false, py::arg("time") = false, py::arg("trace_ring") = 1 << 20,
+           py::arg("event_entries") = 1024, py::arg("descriptor_pool") = 16u << 20,
+           py::arg("hash_entries") = 1 << 16, py::arg("out_ring") = 65536, py::arg("chunk") = 64 * 1024,
+           py::arg("step_cycles") = 4096,
+           R"doc(Reset the unit and open a live Session on it.
+
+cr3 / vmcs: the traced context (PIP CR3; VMCS pointer when the host runs in a VM, else 0);
+code_base / code_size: QEMU's code buffer (link targets are offsets from its base); ctx_filter:
+drop other contexts' control flow; contexts: CONTEXT records; time: TSC in the records. Buffer
+sizes as for run(); descriptor_pool: bytes for every descriptor of the session (not reclaimed).)doc")
       .def("reset", [](Device& d) {
              py::gil_scoped_release nogil;
              std::lock_guard<std::mutex> lock(d.mu);
@@ -739,6 +866,67 @@ not finish, or memory violations, are reported in the Run (see Run.ok / Run.chec
              return "<xtu.Device " + d.options.describe() + (d.closed ? " closed" : "") + ">";
            });
 
+  // ---- Session ----
+  py::class_<Session>(m, "Session", R"doc(A live session with the unit (Device.session() opens it).
+
+The DBT's calls, each at the trace offset (PT bytes written so far) from which the change
+applies, and the PT bytes as they arrive; the driver keeps the ordering rule (events at offset X
+reach the unit before the trace bytes at X), holds back what the rings cannot take, runs the
+unit and collects its records. Offsets never decrease and never fall below the bytes already
+given to trace() (ValueError). The session owns the device until finish() or close(); it is
+also a context manager.)doc")
+      .def("code", [](Session& ps, uint64_t offset, uint64_t host_addr, const py::bytes& code) {
+             ps.locked([&](auto& s) { s.code(offset, host_addr, as_bytes(code)); });
+           }, py::arg("offset"), py::arg("host_addr"), py::arg("code"),
+           "QEMU's prologue/epilogue code at host_addr (its two entry points become descriptors).")
+      .def("tb_translated", [](Session& ps, uint64_t offset, uint64_t host_addr, uint64_t guest_pc,
+                               unsigned guest_insns, const py::bytes& code) {
+             if (guest_insns > 0xffff) throw py::value_error("guest_insns must fit 16 bits");
+             ps.locked([&](auto& s) { s.tb_translated(offset, host_addr, guest_pc, uint16_t(guest_insns), as_bytes(code)); });
+           }, py::arg("offset"), py::arg("host_addr"), py::arg("guest_pc"), py::arg("guest_insns"), py::arg("code"),
+           "A translated block: its host code (as generated, before link patches) at host_addr.")
+      .def("tb_linked", [](Session& ps, uint64_t offset, uint64_t src_tb, unsigned slot, uint64_t target) {
+             ps.locked([&](auto& s) { s.tb_linked(offset, src_tb, slot, target); });
+           }, py::arg("offset"), py::arg("src_tb"), py::arg("slot"), py::arg("target"),
+           "goto_tb slot `slot` of the TB at src_tb now jumps to the TB at target.")
+      .def("tb_unlinked", [](Session& ps, uint64_t offset, uint64_t src_tb, unsigned slot) {
+             ps.locked([&](auto& s) { s.tb_unlinked(offset, src_tb, slot); });
+           }, py::arg("offset"), py::arg("src_tb"), py::arg("slot"), "The slot jumps to its exit stub again.")
+      .def("tb_invalidated", [](Session& ps, uint64_t offset, uint64_t host_addr) {
+             ps.locked([&](auto& s) { s.tb_invalidated(offset, host_addr); });
+           }, py::arg("offset"), py::arg("host_addr"), "The TB at host_addr is gone.")
+      .def("flush", [](Session& ps, uint64_t offset) { ps.locked([&](auto& s) { s.flush(offset); }); },
+           py::arg("offset"), "tb_flush: every TB is gone; host addresses will be reused.")
+      .def("trace", [](Session& ps, const py::bytes& data) {
+             std::string_view v = data;
+             ps.locked([&](auto& s) { s.trace(reinterpret_cast<const uint8_t*>(v.data()), v.size()); });
+           }, py::arg("data"), "Append PT bytes.")
+      .def("end_of_trace", [](Session& ps) { ps.locked([&](auto& s) { s.end_of_trace(); }); },
+           "No more PT bytes: the unit finishes after the last one.")
+      .def("step", [](Session& ps) {
+             std::vector<xtu::driver::Record> out;
+             {
+               py::gil_scoped_release nogil;
+               ps.locked([&](auto& s) { return s.step(out); });
+             }
+             return records_array(out);
+           }, "Publish what the ordering rule allows, run the unit for step_cycles, and return the new "
+              "records (RECORD_DTYPE array).")
+      .def("finish", [](Session& ps) {
+             xtu::driver::RunResult r;
+             {
+               py::gil_scoped_release nogil;
+               r = ps.locked([&](auto& s) { return s.finish(); });
+             }
+             ps.finished = true;
+             ps.close();
+             return make_run("<session>", r);
+           }, "End the trace if not done, run until the unit is done (or stuck), release the device, and "
+              "return a Run with every record of the session.")
+      .def("close", &Session::close, "Abandon the session and release the device.")
+      .def("__enter__", [](py::object self) { return self; })
+      .def("__exit__", [](Session& ps, py::args) { ps.close(); });
+
   m.def("open", [](const std::string& backend, unsigned cam_entries, unsigned mem_latency, unsigned mem_write_latency,
                    unsigned mem_beat_interval, std::optional<fs::path> vcd) {
           return open_device(backend, cam_entries, mem_latency, mem_write_latency, mem_beat_interval, vcd);
@@ -766,6 +954,15 @@ pt_bytes, host_insns, records, gaps, overflows, decode_errors, events_applied,
 other_context_insns and seconds. Raises FileNotFoundError for a missing bundle,
 xtu.FormatError for malformed bundle files.)doc");
 
+  m.def("read_events", [](const fs::path& path) {
+          std::vector<xtu::ev::Event> events = xtu::ev::read(path.string());
+          py::list l;
+          for (const auto& e : events) l.append(event_dict(e));
+          return l;
+        }, py::arg("path"),
+        "Read a DBT event stream (a bundle's events.xtev, docs/formats.md): a list of dicts with type "
+        "('process', 'code', 'tb', 'link', 'unlink', 'invalidate', 'flush'), offset, time and the record's "
+        "fields (code as bytes). Raises xtu.FormatError for a malformed file.");
   m.def("read_guest_trace", [](const fs::path& path) {
           std::error_code ec;
           if (!fs::exists(path, ec)) raise_os_error(PyExc_FileNotFoundError, ENOENT, "guest trace not found", path);

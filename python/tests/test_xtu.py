@@ -210,6 +210,91 @@ def test_run_options(dev, goldens):
         dev.run(bundle("exit_code"), 4096)  # options are keyword-only
 
 
+# ---- live session ----------------------------------------------------------------------------
+
+def feed_session(dev, name, rng, **opts):
+    """Feed a bundle to a live Session the way a DBT would: each event as a call at its trace
+    offset, the PT bytes in pieces of random size between the calls, steps now and then."""
+    d = bundle(name)
+    events = xtu.read_events(d / "events.xtev")
+    pt = (d / "trace.pt").read_bytes()
+    proc = next(e for e in events if e["type"] == "process")
+    s = dev.session(cr3=proc["cr3"], vmcs=proc["vmcs"], code_base=proc["code_base"],
+                    code_size=proc["code_size"], **opts)
+    given, stepped = 0, []
+    for e in events:
+        upto = min(e["offset"], len(pt))
+        while given < upto:
+            n = min(upto - given, rng.randrange(1, 20000))
+            s.trace(pt[given:given + n])
+            given += n
+            if rng.random() < 0.05:
+                stepped.append(s.step())
+        t, off = e["type"], e["offset"]
+        if t == "code":
+            s.code(off, e["host_addr"], e["code"])
+        elif t == "tb":
+            s.tb_translated(off, e["host_addr"], e["guest_pc"], e["guest_insns"], e["code"])
+        elif t == "link":
+            s.tb_linked(off, e["src_tb"], e["slot"], e["target"])
+        elif t == "unlink":
+            s.tb_unlinked(off, e["src_tb"], e["slot"])
+        elif t == "invalidate":
+            s.tb_invalidated(off, e["host_addr"])
+        elif t == "flush":
+            s.flush(off)
+    s.trace(pt[given:])
+    return s, stepped
+
+
+def test_live_session_equals_run(dev, runs):
+    import random
+    s, stepped = feed_session(dev, "exit_code", random.Random(5), trace_ring=8192, event_entries=32, chunk=2048,
+                              step_cycles=1024)
+    with pytest.raises(RuntimeError, match="Session is open"):
+        dev.run(bundle("exit_code"))  # the session owns the device
+    r = s.finish()
+    assert r.ok
+    assert r.guest == runs["exit_code"].guest
+    assert np.array_equal(r.records, runs["exit_code"].records)
+    # step() handed out a prefix of the records finish() returns
+    got = np.concatenate(stepped) if stepped else np.zeros(0, dtype=xtu.RECORD_DTYPE)
+    assert np.array_equal(got, r.records[:len(got)])
+    with pytest.raises(RuntimeError, match="finished"):
+        s.step()
+    assert dev.run(bundle("exit_code")).guest == runs["exit_code"].guest  # the device is free again
+
+
+def test_live_session_errors(dev):
+    with dev.session() as s:
+        s.tb_invalidated(100, 0x1000)
+        with pytest.raises(ValueError, match="must not decrease"):
+            s.tb_invalidated(50, 0x1000)
+        s.trace(bytes(200))
+        with pytest.raises(ValueError, match="too late"):
+            s.flush(150)
+        with pytest.raises(RuntimeError, match="before the prologue"):
+            s.tb_translated(300, 0x2000, 0x400000, 1, b"\xc3")
+        with pytest.raises(RuntimeError, match="already open"):
+            dev.session()
+    r = dev.run(bundle("exit_code"))  # closed by the with-block: the device is free
+    assert r.ok
+
+
+def test_read_events(tmp_path):
+    ev = xtu.read_events(bundle("exit_code") / "events.xtev")
+    kinds = {e["type"] for e in ev}
+    assert {"process", "code", "tb", "link"} <= kinds
+    tb = next(e for e in ev if e["type"] == "tb")
+    assert tb["guest_insns"] == len(tb["insn_pcs"]) and tb["insn_pcs"][0] == tb["guest_pc"]
+    assert isinstance(tb["code"], bytes) and len(tb["code"]) > 0
+    assert all(a["offset"] <= b["offset"] for a, b in zip(ev, ev[1:]))
+    bad = tmp_path / "bad.xtev"
+    bad.write_bytes(b"NOTXTEV!" + bytes(40))
+    with pytest.raises(xtu.FormatError):
+        xtu.read_events(bad)
+
+
 # ---- errors ----------------------------------------------------------------------------------
 
 def test_missing_bundle_raises(dev, tmp_path):
