@@ -26,9 +26,13 @@ demo: build
 test: build
 	ctest --test-dir $(BUILD) --output-on-failure -j $(JOBS)
 
-# Measurements for docs/benchmarks.md.
+# Measurements for docs/benchmarks.md: live captures and the golden model, then the unit (the
+# SystemC model) on those bundles, with the CAM sweep plot. The plot needs matplotlib: Debian's
+# python3-matplotlib (tools/install-deps.sh), hence Debian's interpreter when there is one.
+BENCH_PYTHON ?= $(firstword $(wildcard /usr/bin/python3) python3)
 bench: build
 	python3 bench/capture_golden.py $(BUILD)
+	$(BENCH_PYTHON) bench/unit_throughput.py $(BUILD) --plot docs/img/cam_sweep.png
 
 clean:
 	rm -rf $(BUILD)
