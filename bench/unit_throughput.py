@@ -24,11 +24,12 @@ Definitions (from the unit's counters, rtl/regs/xtu_regs.yaml, as `xtu run --sta
                  descriptor: conditional branch, goto_tb, goto_ptr, call, exit...), i.e. host
                  block transitions
   stall cycles   STALL_TRACE + STALL_REFILL + STALL_EVENT + STALL_OUTPUT
-  walking cycles cycles - stall cycles. STALL_EVENT counts one cycle per event sent to the
-                 tb_cache engine (plus cycles a packet waited for its events to arrive), not the
-                 cycles the engine then takes to apply it, during which the walker waits too: no
-                 counter sees those, so they stay in "walking cycles" and nodes per walking
-                 cycle is a lower bound.
+  walking cycles cycles - stall cycles: the cycles in which the walker made progress. Each
+                 stall counter counts cycles in which the walker did nothing for that cause:
+                 STALL_EVENT the cycles an event is sent to the tb_cache engine and applied (or a
+                 packet waits for its events to arrive), STALL_REFILL the cycles of a CAM miss,
+                 STALL_TRACE the cycles without a packet, STALL_OUTPUT the cycles the output
+                 register was still full.
 """
 import argparse, json, os, re, subprocess, sys, time
 
@@ -184,7 +185,7 @@ def ok(r):
 
 
 # 1. Default parameters.
-print("Default parameters: CAM_ENTRIES %d, memory read latency %d cycles, WALK_WIDTH 2." % (DEFAULT_CAM, DEFAULT_LAT))
+print("Default parameters: CAM_ENTRIES %d, memory read latency %d cycles, WALK_WIDTH 3, DEC_WIDTH 2." % (DEFAULT_CAM, DEFAULT_LAT))
 print()
 print("| workload | mode | cycles | PT bytes | PT bytes/cycle | guest blocks | blocks/cycle | nodes | nodes/cycle | "
       "CAM hits | refills | events | stall trace | stall refill | stall event | stall output | walking cycles | "

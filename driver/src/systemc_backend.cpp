@@ -64,6 +64,8 @@ struct SystemCBackend::Impl {
   static model::UnitParams params(const SystemCOptions& o) {
     model::UnitParams p;
     p.cam_entries = o.cam_entries;
+    p.walk_width = o.walk_width;
+    p.dec_width = o.dec_width;
     return p;
   }
 

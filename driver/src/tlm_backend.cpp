@@ -88,6 +88,8 @@ struct TlmBackend::Impl {
   static model::UnitTlmParams params(const TlmOptions& o) {
     model::UnitTlmParams p;
     p.unit.cam_entries = o.cam_entries;
+    p.unit.walk_width = o.walk_width;
+    p.unit.dec_width = o.dec_width;
     p.sync_register_access = o.sync_register_access;
     return p;
   }

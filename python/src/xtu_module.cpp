@@ -495,6 +495,7 @@ py::dict device_info(Device& d) {
   r["axi_bytes"] = R::params0::kAxiBytes.get(i.params0);
   r["ht_max_probe"] = R::params2::kHtMaxProbe.get(i.params2);
   r["walk_width"] = R::params2::kWalkWidth.get(i.params2);
+  r["dec_width"] = R::params2::kDecWidth.get(i.params2);
   r["trace_fifo_beats"] = R::params1::kTraceFifoBeats.get(i.params1);
   r["trace_burst"] = R::params1::kTraceBurst.get(i.params1);
   r["event_fifo"] = R::params1::kEventFifo.get(i.params1);
@@ -835,7 +836,7 @@ sizes as for run(); descriptor_pool: bytes for every descriptor of the session (
            }, "The interrupt line.")
       .def("info", &device_info,
            "Identification registers: id, id_text ('XTU1'), version, version_text, params0/1/2 and their "
-           "fields (cam_entries, max_nodes, axi_bytes, trace_fifo_beats, trace_burst, event_fifo, out_fifo, ht_max_probe, walk_width), "
+           "fields (cam_entries, max_nodes, axi_bytes, trace_fifo_beats, trace_burst, event_fifo, out_fifo, ht_max_probe, walk_width, dec_width), "
            "backend and options.")
       .def("counters", [](Device& d) {
              std::vector<std::pair<std::string, uint64_t>> c;

@@ -11,9 +11,9 @@ package xtu_reg_pkg;
 
   // Identification and the register space
   localparam logic [31:0] XTU_MAP_ID            = 32'h58545531;  // the ID register's value
-  localparam logic [31:0] XTU_MAP_VERSION       = 32'h00000200;  // the VERSION register's value
+  localparam logic [31:0] XTU_MAP_VERSION       = 32'h00000300;  // the VERSION register's value
   localparam int          XTU_MAP_VERSION_MAJOR = 0;
-  localparam int          XTU_MAP_VERSION_MINOR = 2;
+  localparam int          XTU_MAP_VERSION_MINOR = 3;
   localparam int          XTU_MAP_VERSION_PATCH = 0;
   localparam int          XTU_DATA_W            = 32;  // AXI4-Lite data width
   localparam int          XTU_ADDR_W            = 10;  // register address bits
@@ -25,7 +25,7 @@ package xtu_reg_pkg;
 
   // VERSION (32-bit, ro): Register map version: major[23:16] minor[15:8] patch[7:0].
   localparam logic [XTU_ADDR_W-1:0] XTU_VERSION_OFFSET      = 10'h004;
-  localparam logic [31:0]           XTU_VERSION_RESET       = 32'h00000200;
+  localparam logic [31:0]           XTU_VERSION_RESET       = 32'h00000300;
   localparam int                    XTU_VERSION_PATCH_LSB   = 0;
   localparam int                    XTU_VERSION_PATCH_WIDTH = 8;
   localparam logic [31:0]           XTU_VERSION_PATCH_MASK  = 32'h000000ff;
@@ -282,6 +282,9 @@ package xtu_reg_pkg;
   localparam int                    XTU_PARAMS2_WALK_WIDTH_LSB     = 8;
   localparam int                    XTU_PARAMS2_WALK_WIDTH_WIDTH   = 4;
   localparam logic [31:0]           XTU_PARAMS2_WALK_WIDTH_MASK    = 32'h00000f00;
+  localparam int                    XTU_PARAMS2_DEC_WIDTH_LSB      = 12;
+  localparam int                    XTU_PARAMS2_DEC_WIDTH_WIDTH    = 4;
+  localparam logic [31:0]           XTU_PARAMS2_DEC_WIDTH_MASK     = 32'h0000f000;
 
   // Counters: 64-bit, read-only, one after another (index i at BASE + 8 * i)
   localparam logic [XTU_ADDR_W-1:0] XTU_CNT_BASE                    = 10'h100;
@@ -302,7 +305,7 @@ package xtu_reg_pkg;
   localparam logic [XTU_ADDR_W-1:0] XTU_CNT_GAPS_OFFSET             = 10'h128;
   localparam int                    XTU_CNT_OVERFLOWS_IDX           = 6;  // OVF packets
   localparam logic [XTU_ADDR_W-1:0] XTU_CNT_OVERFLOWS_OFFSET        = 10'h130;
-  localparam int                    XTU_CNT_DECODE_ERRORS_IDX       = 7;  // Decode errors (each followed by a resync)
+  localparam int                    XTU_CNT_DECODE_ERRORS_IDX       = 7;  // Decode errors, the decoder's (bad bytes, cut packets) and the walker's (unexpected packet, no entry point, INVALID node); each is a GAP, then a resync at the next PSB
   localparam logic [XTU_ADDR_W-1:0] XTU_CNT_DECODE_ERRORS_OFFSET    = 10'h138;
   localparam int                    XTU_CNT_EVENTS_IDX              = 8;  // DBT events applied
   localparam logic [XTU_ADDR_W-1:0] XTU_CNT_EVENTS_OFFSET           = 10'h140;
@@ -594,7 +597,7 @@ package xtu_reg_pkg;
     logic [15:0]      icount;  // bytes 10..11: BLOCK: guest instruction count
     logic [7:0]       flags;   // byte 9: BLOCK: bit 0 time valid; GAP: reason (gap_reason); CONTEXT: bit 0 traced context, bit 1 NR
     xtu_record_kind_e kind;    // byte 8: enum record_kind
-    logic [63:0]      value;   // bytes 0..7: BLOCK: guest pc; GAP: trace offset; CONTEXT: CR3; TIME: TSC; END: trace bytes consumed
+    logic [63:0]      value;   // bytes 0..7: BLOCK: guest pc; GAP: trace offset (OVF: the OVF; decoder error: the bad packet; walker error: the last packet the walker used; NOSYNC: 0); CONTEXT: CR3; TIME: TSC; END: trace bytes consumed
   } xtu_record_t;
 
 endpackage

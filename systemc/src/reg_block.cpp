@@ -64,7 +64,8 @@ uint32_t RegBlock::read_reg(uint32_t off) const {
              R::params1::kTraceBurst.set(0, params_.trace_burst) | R::params1::kEventFifo.set(0, params_.event_fifo) |
              R::params1::kOutFifo.set(0, params_.out_fifo);
     case R::params2::kOffset:
-      return R::params2::kHtMaxProbe.set(0, params_.ht_max_probe) | R::params2::kWalkWidth.set(0, params_.walk_width);
+      return R::params2::kHtMaxProbe.set(0, params_.ht_max_probe) | R::params2::kWalkWidth.set(0, params_.walk_width) |
+             R::params2::kDecWidth.set(0, params_.dec_width);
     case R::ctrl::kOffset: return ctrl_ & ~(R::ctrl::kStart.mask | R::ctrl::kSoftReset.mask);
     case R::status::kOffset:
       return R::status::kBusy.set(0, busy_) | R::status::kDone.set(0, done_) | errors_;

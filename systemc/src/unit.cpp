@@ -1,5 +1,8 @@
 #include "xtu/model/unit.hpp"
 
+#include <stdexcept>
+#include <string>
+
 namespace xtu::model {
 
 Unit::Unit(sc_core::sc_module_name n, const UnitParams& params)
@@ -10,6 +13,11 @@ Unit::Unit(sc_core::sc_module_name n, const UnitParams& params)
       err_all_("err_all"), rd_trace_("rd_trace"), rd_event_("rd_event"), rd_cache_("rd_cache"),
       wr_cache_("wr_cache"), wr_out_("wr_out"), beats_("beats"), pkt_dec_("pkt_dec"), pkt_walk_("pkt_walk"),
       events_("events"), creq_("creq"), cresp_("cresp"), out_("out") {
+  if (params_.walk_width < 1 || params_.walk_width > 15)
+    throw std::invalid_argument("xtu unit: WALK_WIDTH must be 1..15, not " + std::to_string(params_.walk_width));
+  if (params_.dec_width < 1 || params_.dec_width > kMaxDecWidth)
+    throw std::invalid_argument("xtu unit: DEC_WIDTH must be 1.." + std::to_string(kMaxDecWidth) + ", not " +
+                                std::to_string(params_.dec_width));
   regs_ = std::make_unique<RegBlock>("regs", cfg_, status_, counters_, params_);
   regs_->clk_i(clk_i);
   regs_->rst_ni(rst_ni);
@@ -39,7 +47,7 @@ Unit::Unit(sc_core::sc_module_name n, const UnitParams& params)
   reader_->out.bind(beats_);
   reader_->error_o(err_trace_);
 
-  decoder_ = std::make_unique<PktDecoder>("pkt_decoder", cfg_, status_, counters_);
+  decoder_ = std::make_unique<PktDecoder>("pkt_decoder", cfg_, status_, counters_, params_.dec_width);
   clocked(*decoder_);
   decoder_->in.bind(beats_);
   decoder_->out.bind(pkt_dec_);
@@ -71,7 +79,7 @@ Unit::Unit(sc_core::sc_module_name n, const UnitParams& params)
   cache_->mem_wr.ack.bind(wr_cache_.ack);
   cache_->error_o(err_cache_);
 
-  walker_ = std::make_unique<Walker>("walker", cfg_, counters_, *cache_, params_.walk_width);
+  walker_ = std::make_unique<Walker>("walker", cfg_, counters_, *cache_, params_.walk_width, params_.dec_width);
   clocked(*walker_);
   walker_->pkt.bind(pkt_walk_);
   walker_->ev.bind(events_);

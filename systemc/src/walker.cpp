@@ -4,15 +4,12 @@
 
 namespace xtu::model {
 
-namespace {
-constexpr size_t kPktBuf = 4;  // the walker's packet input buffer
-}  // namespace
-
 Walker::Walker(sc_core::sc_module_name n, const UnitConfig& cfg, UnitCounters& counters, TbCache& cache,
-               unsigned width)
+               unsigned width, unsigned dec_width)
     : sc_module(n), clk_i("clk_i"), rst_ni("rst_ni"), start_i("start_i"), pkt("pkt"), ev("ev"),
       evq_drained_i("evq_drained_i"), dec_pos_i("dec_pos_i"), dec_out_valid_i("dec_out_valid_i"), creq("creq"), cresp("cresp"), out("out"), idle_o("idle_o"), cfg_(cfg),
-      cnt_(counters), cache_(cache), width_(width ? width : 1) {
+      cnt_(counters), cache_(cache), width_(width ? width : 1),
+      dec_width_(dec_width ? dec_width : 1), pkt_buf_(2 * dec_width_ + 2) {
   SC_HAS_PROCESS(Walker);
   SC_METHOD(seq);
   sensitive << clk_i.pos();
@@ -31,6 +28,7 @@ void Walker::reset_state() {
   pending_ = Pending::None;
   out_valid_ = creq_valid_ = false;
   ended_ = end_sent_ = false;
+  walk_errors_seen_ = 0;
 }
 
 void Walker::apply_event_effect(const UnitEvent& e) {
@@ -72,7 +70,10 @@ void Walker::seq() {
   }
 
   // Items that moved at this edge.
-  if (pkt.fired()) pbuf_.push_back(pkt.data.read());
+  if (pkt.fired()) {
+    PktItem g = pkt.data.read();
+    for (unsigned i = 0; i < g.n; ++i) pbuf_.push_back(g.p[i]);
+  }
   if (ev.fired()) ebuf_.push_back(ev.data.read());
   if (out.fired()) out_valid_ = false;
   if (creq.fired()) creq_valid_ = false;
@@ -102,7 +103,7 @@ void Walker::seq() {
     if (pending_ == Pending::None && !creq_valid_) {
       bool nothing_on_way = pbuf_.empty() && !pkt.valid.read() && !dec_out_valid_i.read();
       bool event_due = !ebuf_.empty() &&
-                       (!pbuf_.empty() ? ebuf_.front().e.offset <= pbuf_.front().p.offset
+                       (!pbuf_.empty() ? ebuf_.front().e.offset <= pbuf_.front().offset
                                        : ended_ || (nothing_on_way && ebuf_.front().e.offset <= dec_pos_i.read()));
       if (event_due) {
         const UnitEvent& e = ebuf_.front().e;
@@ -112,14 +113,14 @@ void Walker::seq() {
         ++cnt_[kCtrStallEvent];
       } else {
         // Up to WALK_WIDTH steps: each may use the next packet (one whose events are all
-        // applied), follow a node, emit one event or start one lookup; the cycle ends at an
-        // output, a lookup or a wait.
+        // applied), follow a node, emit one event or start one lookup; the cycle ends at a
+        // lookup or a wait (a second output in the cycle waits: the output register holds one).
         size_t used = 0;
         WalkerCore::Step s;
         for (unsigned w = 0; w < width_; ++w) {
           const WalkPacket* p = nullptr;
           if (used < pbuf_.size()) {
-            const WalkPacket& cand = pbuf_[used].p;
+            const WalkPacket& cand = pbuf_[used];
             bool events_done = ebuf_.empty() ? evq_drained_i.read() : ebuf_.front().e.offset > cand.offset;
             if (events_done) p = &cand;
           }
@@ -147,12 +148,12 @@ void Walker::seq() {
               pending_ = Pending::Miss;
             }
           }
-          if (s.blocked) ++cnt_[kCtrStallOutput];
+          if (s.blocked && w == 0) ++cnt_[kCtrStallOutput];  // a cycle without progress
           if (s.need_packet && !s.advanced && !s.consumed && w == 0) {
             if (pbuf_.empty() && !ended_) ++cnt_[kCtrStallTrace];
             else if (!pbuf_.empty() && !p) ++cnt_[kCtrStallEvent];
           }
-          if (s.emitted || s.need_lookup || s.blocked || s.need_packet || s.idle()) break;
+          if (s.need_lookup || s.blocked || s.need_packet || s.idle()) break;
         }
         pbuf_.erase(pbuf_.begin(), pbuf_.begin() + long(used));
         cnt_[kCtrNodes] = core_.nodes();
@@ -167,12 +168,17 @@ void Walker::seq() {
       }
     } else if (pending_ == Pending::Miss) {
       ++cnt_[kCtrStallRefill];
+    } else if (pending_ == Pending::Event) {
+      ++cnt_[kCtrStallEvent];  // the tb_cache engine is applying the event
     }
     cnt_[kCtrOverflows] = core_.overflows();
+    // DECODE_ERRORS: the decoder's errors (counted there) plus the walker's own.
+    cnt_[kCtrDecodeErrors] += core_.walk_errors() - walk_errors_seen_;
+    walk_errors_seen_ = core_.walk_errors();
     cnt_[kCtrContextSwitches] = core_.context_switches();
   }
 
-  pkt.ready.write(running_ && pbuf_.size() + 1 < kPktBuf);
+  pkt.ready.write(running_ && pbuf_.size() + dec_width_ <= pkt_buf_);
   ev.ready.write(running_ && ebuf_.size() <= 1);
   cresp.ready.write(true);
   out.valid.write(out_valid_);

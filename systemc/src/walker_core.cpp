@@ -46,6 +46,7 @@ void WalkerCore::emit(Step& s, WalkOut::Kind k, uint64_t value, uint16_t icount,
 
 void WalkerCore::error(Step& s, const std::string& why, uint64_t offset) {
   ++errors_;
+  ++walk_errors_;
   last_error_ = why + " at trace offset " + std::to_string(offset);
   mode_ = Mode::Unsynced;
   tnt_count_ = 0;
@@ -65,7 +66,7 @@ void WalkerCore::answer_lookup(const WalkLine* line) {
   if (mode_ != Mode::LookupPending) return;
   if (!line) {
     Step s;
-    error(s, "no entry point at " + hex(lookup_addr_), lookup_addr_);
+    error(s, "no entry point at " + hex(lookup_addr_), last_offset_);
     return;
   }
   line_ = *line;
@@ -133,7 +134,7 @@ WalkerCore::Step WalkerCore::step(const WalkPacket* pkt) {
 
 void WalkerCore::follow_node(Step& s, const WalkPacket* pkt) {
   if (!have_line_ || node_ >= line_.nodes.size()) {
-    if (!s.emitted) error(s, "walked off the descriptor", pkt ? pkt->offset : 0);
+    if (!s.emitted) error(s, "walked off the descriptor", last_offset_);
     return;
   }
   const WalkNode& n = line_.nodes[node_];
@@ -155,6 +156,7 @@ void WalkerCore::follow_node(Step& s, const WalkPacket* pkt) {
         tnt_bits_ = pkt->tnt_bits;  // absorb the TNT packet and use its first bit in this cycle
         tnt_count_ = pkt->tnt_count;
         s.consumed = true;
+        last_offset_ = pkt->offset;
         flow_time_ = pkt->time;
         flow_time_valid_ = pkt->time_valid;
       }
@@ -167,12 +169,14 @@ void WalkerCore::follow_node(Step& s, const WalkPacket* pkt) {
       }
       return;
     case kGotoTb:
+      // Linked or not, decided only once the next packet is known: every event up to that
+      // packet's offset (a LINK, an UNLINK) is then applied, however far ahead the decoder is.
+      if (!pkt) {
+        s.need_packet = true;
+        return;
+      }
       if (line_.link[n.slot & 1]) {
-        // Linked: straight into the next TB without a packet; only once the next packet is known.
-        if (!pkt) {
-          s.need_packet = true;
-          return;
-        }
+        // Linked: straight into the next TB without a packet.
         ++nodes_;
         s.advanced = true;
         request_lookup(s, line_.link[n.slot & 1]);
@@ -200,7 +204,7 @@ void WalkerCore::follow_node(Step& s, const WalkPacket* pkt) {
       mode_ = Mode::DispatchTip;
       break;
     default:
-      if (!s.emitted) error(s, "invalid node " + std::to_string(node_) + " in " + hex(line_.host), pkt ? pkt->offset : 0);
+      if (!s.emitted) error(s, "invalid node " + std::to_string(node_) + " in " + hex(line_.host), last_offset_);
       return;
   }
   ++nodes_;
@@ -210,6 +214,7 @@ void WalkerCore::follow_node(Step& s, const WalkPacket* pkt) {
 void WalkerCore::take_packet(Step& s, const WalkPacket& p) {
   using K = WalkPacket::Kind;
   s.consumed = true;
+  last_offset_ = p.offset;
   // libipt gives an instruction the time at the last TNT, TIP or event packet it consumed (the
   // decoder keeps timing packets: they never reach the walker).
   flow_time_ = p.time;
@@ -247,11 +252,14 @@ void WalkerCore::take_packet(Step& s, const WalkPacket& p) {
       // out while tracing is off (in C, or inside a helper call between TIP.PGD and TIP.PGE) and
       // resumes where it stopped; packets of other contexts are dropped meanwhile.
       if (was_in != now_in) ++ctx_switches_;
-      if (changed && cfg_.ctx_records && p.kind == K::Pip)
+      // A CONTEXT record at every change, by PIP or by VMCS (once a CR3 is known): in a PSB+ the
+      // VMCS packet follows the PIP, and only then is it known whether this is the traced context.
+      if (changed && cfg_.ctx_records && have_cr3_)
         emit(s, WalkOut::Kind::Context, cr3, 0, uint8_t((now_in ? 1 : 0) | (nr ? 2 : 0)));
       return;
     }
     case K::Ovf:
+      if (mode_ == Mode::Unsynced) return;  // after a decode error only a PSB resynchronises
       ++overflows_;
       mode_ = Mode::OvfWait;
       tnt_count_ = 0;

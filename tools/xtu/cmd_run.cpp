@@ -25,6 +25,8 @@ int cmd_run(const Args& args) {
       ("contexts", po::bool_switch(&ro.ctx_records), "CONTEXT records (comments in the text)")
       ("time", po::bool_switch(&ro.time), "TIME_EN: time in the records (the text stays pcs)")
       ("cam-entries", po::value(&so.cam_entries)->default_value(64), "TB cache lines")
+      ("walk-width", po::value(&so.walk_width)->default_value(3), "WALK_WIDTH: walker steps per cycle (1-15)")
+      ("dec-width", po::value(&so.dec_width)->default_value(2), "DEC_WIDTH: packets decoded per cycle (1-4)")
       ("mem-latency", po::value(&so.mem_read_latency)->default_value(20),
        "memory read latency, cycles (tlm: the delay the memory target annotates)")
       ("vcd", po::value(&vcd), "write a VCD waveform");
@@ -39,6 +41,8 @@ int cmd_run(const Args& args) {
   } else if (backend == "tlm") {
     driver::TlmOptions to;
     to.cam_entries = so.cam_entries;
+    to.walk_width = so.walk_width;
+    to.dec_width = so.dec_width;
     to.mem_read_latency = so.mem_read_latency;
     to.vcd = vcd;
     dev = std::make_unique<driver::TlmBackend>(to);

@@ -122,9 +122,9 @@ struct ByteField {
 // ---- Identification and the register space ----------------------------------------------------
 
 inline constexpr uint32_t kMapId = 0x58545531;       ///< the ID register's value
-inline constexpr uint32_t kMapVersion = 0x00000200;  ///< VERSION: major << 16 | minor << 8 | patch
+inline constexpr uint32_t kMapVersion = 0x00000300;  ///< VERSION: major << 16 | minor << 8 | patch
 inline constexpr uint32_t kMapVersionMajor = 0;
-inline constexpr uint32_t kMapVersionMinor = 2;
+inline constexpr uint32_t kMapVersionMinor = 3;
 inline constexpr uint32_t kMapVersionPatch = 0;
 inline constexpr uint32_t kMapSize = 0x400;  ///< bytes of register space
 inline constexpr uint32_t kDataWidth = 32;
@@ -144,7 +144,7 @@ inline constexpr Reg32 kReg{"ID", kOffset, kReset, kAccess};
 namespace version {
 inline constexpr uint32_t kOffset = 0x004;
 inline constexpr uint32_t kWidth = 32;
-inline constexpr uint32_t kReset = 0x00000200;
+inline constexpr uint32_t kReset = 0x00000300;
 inline constexpr Access kAccess = Access::Ro;
 inline constexpr Reg32 kReg{"VERSION", kOffset, kReset, kAccess};
 /// PATCH [7:0]
@@ -526,12 +526,14 @@ inline constexpr Reg32 kReg{"PARAMS2", kOffset, kReset, kAccess};
 inline constexpr Field32 kHtMaxProbe{0, 8, 0x000000ff};
 /// WALK_WIDTH [11:8]: Walker steps per cycle
 inline constexpr Field32 kWalkWidth{8, 4, 0x00000f00};
+/// DEC_WIDTH [15:12]: Packets decoded per cycle
+inline constexpr Field32 kDecWidth{12, 4, 0x0000f000};
 }  // namespace params2
 
 /// Every register, by offset.
 inline constexpr std::array<RegInfo, 33> kRegisters{ {
     {"ID", 0x000, 32, Access::Ro, 0x58545531},
-    {"VERSION", 0x004, 32, Access::Ro, 0x00000200},
+    {"VERSION", 0x004, 32, Access::Ro, 0x00000300},
     {"PARAMS0", 0x008, 32, Access::Ro, 0x00000000},
     {"PARAMS1", 0x00c, 32, Access::Ro, 0x00000000},
     {"CTRL", 0x010, 32, Access::Rw, 0x00000000},
@@ -579,7 +581,7 @@ inline constexpr uint32_t kPacketsOffset         = 0x118;  ///< Packets decoded
 inline constexpr uint32_t kBlocksOffset          = 0x120;  ///< BLOCK records
 inline constexpr uint32_t kGapsOffset            = 0x128;  ///< GAP records
 inline constexpr uint32_t kOverflowsOffset       = 0x130;  ///< OVF packets
-inline constexpr uint32_t kDecodeErrorsOffset    = 0x138;  ///< Decode errors (each followed by a resync)
+inline constexpr uint32_t kDecodeErrorsOffset    = 0x138;  ///< Decode errors, the decoder's (bad bytes, cut packets) and the walker's (unexpected packet, no entry point, INVALID node); each is a GAP, then a resync at the next PSB
 inline constexpr uint32_t kEventsOffset          = 0x140;  ///< DBT events applied
 inline constexpr uint32_t kNodesOffset           = 0x148;  ///< Host control transfers followed (nodes walked)
 inline constexpr uint32_t kCamLookupsOffset      = 0x150;  ///< TB cache lookups
@@ -1012,7 +1014,7 @@ struct Ht {
 /// record (16 bytes): Output ring record, written by the unit.
 namespace record {
 inline constexpr std::size_t kSize = 16;
-inline constexpr ByteField<uint64_t> kValue{0};  ///< bytes 0..7: BLOCK: guest pc; GAP: trace offset; CONTEXT: CR3; TIME: TSC; END: trace bytes consumed
+inline constexpr ByteField<uint64_t> kValue{0};  ///< bytes 0..7: BLOCK: guest pc; GAP: trace offset (OVF: the OVF; decoder error: the bad packet; walker error: the last packet the walker used; NOSYNC: 0); CONTEXT: CR3; TIME: TSC; END: trace bytes consumed
 inline constexpr ByteField<uint8_t, RecordKind> kKind{8};  ///< byte 8: enum record_kind
 inline constexpr ByteField<uint8_t> kFlags{9};  ///< byte 9: BLOCK: bit 0 time valid; GAP: reason (gap_reason); CONTEXT: bit 0 traced context, bit 1 NR
 inline constexpr ByteField<uint16_t> kIcount{10};  ///< bytes 10..11: BLOCK: guest instruction count

@@ -2,8 +2,8 @@
 // (trace ring, event ring, descriptor pool, hash table, output ring), publishes DBT events and
 // trace bytes, starts the unit and drains its output records.
 //
-// Publishing rule (docs/architecture.md): every event with trace offset < X is published before
-// trace bytes at or after X, so the unit never holds a packet whose events are still missing.
+// Publishing rule (docs/architecture.md): every event with trace offset <= X is published before
+// the trace byte at X, so the unit never holds a packet whose events are still missing.
 #pragma once
 
 #include <cstdint>

@@ -19,6 +19,8 @@ struct SystemCOptions {
   unsigned mem_write_latency = 10;  // cycles from the last W beat to B
   unsigned mem_beat_interval = 1;   // cycles per data beat (1 = 8 bytes per cycle)
   unsigned cam_entries = 64;
+  unsigned walk_width = 3;          // WALK_WIDTH: walker steps per cycle
+  unsigned dec_width = 2;           // DEC_WIDTH: packets decoded per cycle
   std::string vcd;                  // VCD file to write (empty: none; XTU_VCD=<dir> also works)
 };
 

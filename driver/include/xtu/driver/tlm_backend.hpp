@@ -23,6 +23,8 @@ struct TlmOptions {
   unsigned mem_read_latency = 20;   // the memory target's annotated delay on reads, in cycles
   unsigned mem_write_latency = 10;  // ... on writes
   unsigned cam_entries = 64;
+  unsigned walk_width = 3;          // WALK_WIDTH: walker steps per cycle
+  unsigned dec_width = 2;           // DEC_WIDTH: packets decoded per cycle
   bool sync_register_access = true;  // model::UnitTlmParams::sync_register_access
   uint64_t max_access_cycles = 100000;  // a register access not done by then throws
   std::string vcd;                  // VCD file to write (empty: none; XTU_VCD=<dir> also works)

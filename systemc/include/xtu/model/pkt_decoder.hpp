@@ -1,6 +1,8 @@
-// pkt_decoder block (docs/architecture.md): trace beats into a byte window; one packet per cycle
-// decoded by decode_packet() (pt_packet.hpp, the block's combinational logic: at most 16 bytes),
-// IPs reconstructed against the last IP (reset at PSB and OVF), packets handed to the walker.
+// pkt_decoder block (docs/architecture.md): trace beats into a byte window; up to DEC_WIDTH
+// packets per cycle decoded by a chain of decode_packet() (pt_packet.hpp, the block's
+// combinational logic: at most 16 bytes each; decoder k looks at the bytes right after packet
+// k-1), IPs reconstructed against the last IP (reset at PSB and OVF), the cycle's packets handed
+// to the walker as one item.
 //
 // Synchronisation follows libipt's: at the start, search the first PSB (bytes skipped before it
 // give a NOSYNC error record); on a decode error, search again from up to 15 bytes before the
@@ -41,8 +43,10 @@ public:
   ChanOut<PktItem> out;
   sc_core::sc_out<uint64_t> pos_o;  // trace offset of the next packet (or where the search is)
 
+  // `width`: packets decoded per cycle at most (DEC_WIDTH); `window`: bytes the window holds (at
+  // least 16 per packet decoded in a cycle, plus 16 of history and input).
   PktDecoder(sc_core::sc_module_name n, const UnitConfig& cfg, UnitStatus& status, UnitCounters& counters,
-             unsigned window = 64);
+             unsigned width = 1, unsigned window = 64);
 
   void set_tap(std::function<void(const DecoderTap&)> tap) { tap_ = std::move(tap); }
   void set_errata(const DecodeErrata& e) { errata_ = e; }
@@ -53,6 +57,7 @@ private:
   enum class Mode : uint8_t { Search, Decode, Done };
   void seq();
   void start_search(uint64_t from);
+  bool decode_one(uint64_t end);  // one packet decoder's work; true: a packet was decoded
   void emit(const WalkPacket& p);
   bool window_bytes(uint64_t from, size_t n, uint8_t* out) const;
 
@@ -60,7 +65,7 @@ private:
   UnitStatus& status_;
   UnitCounters& cnt_;
   TimeKeeper time_;  // timing packets -> TSC estimate (TIME_CFG, CPUID15_*), stamped on packets
-  unsigned capacity_;
+  unsigned width_, capacity_;
   std::function<void(const DecoderTap&)> tap_;
   DecodeErrata errata_;
   bool no_sync_ = false;

@@ -29,17 +29,27 @@ struct TraceBeat {
 };
 XTU_SIGNAL_TYPE(TraceBeat)
 
-// pkt_decoder -> walker
+// pkt_decoder -> walker: the packets decoded in one cycle (up to DEC_WIDTH), in trace order.
+constexpr unsigned kMaxDecWidth = 4;
+inline auto packet_key(const WalkPacket& q) {
+  return std::tie(q.kind, q.offset, q.ip, q.ip_valid, q.tnt_bits, q.tnt_count, q.cr3, q.nr, q.vmcs, q.mode64,
+                  q.reason, q.time, q.time_valid);
+}
 struct PktItem {
-  WalkPacket p;
+  uint8_t n = 0;
+  WalkPacket p[kMaxDecWidth];
   auto tie() const {
-    return std::tie(p.kind, p.offset, p.ip, p.ip_valid, p.tnt_bits, p.tnt_count, p.cr3, p.nr, p.vmcs, p.reason,
-                    p.time, p.time_valid);
+    return std::make_tuple(n, packet_key(p[0]), packet_key(p[1]), packet_key(p[2]), packet_key(p[3]));
   }
-  std::ostream& print(std::ostream& o) const { return o << "pkt{" << int(p.kind) << "@" << p.offset << "}"; }
-  void trace(sc_core::sc_trace_file* tf, const std::string& n) const {
-    sc_core::sc_trace(tf, p.offset, n + ".offset");
-    sc_core::sc_trace(tf, p.ip, n + ".ip");
+  std::ostream& print(std::ostream& o) const {
+    o << "pkt{";
+    for (unsigned i = 0; i < n; ++i) o << (i ? "," : "") << int(p[i].kind) << "@" << p[i].offset;
+    return o << "}";
+  }
+  void trace(sc_core::sc_trace_file* tf, const std::string& nm) const {
+    sc_core::sc_trace(tf, n, nm + ".n");
+    sc_core::sc_trace(tf, p[0].offset, nm + ".offset");
+    sc_core::sc_trace(tf, p[0].ip, nm + ".ip");
   }
 };
 XTU_SIGNAL_TYPE(PktItem)

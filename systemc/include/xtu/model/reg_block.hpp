@@ -18,7 +18,7 @@ namespace xtu::model {
 struct UnitParams {
   unsigned cam_entries = 64, max_nodes = 32, axi_bytes = 8;
   unsigned trace_fifo_beats = 32, trace_burst = 16, event_fifo = 4, out_fifo = 32, ht_max_probe = 32;
-  unsigned walk_width = 2;
+  unsigned walk_width = 3, dec_width = 2;
 };
 
 class RegBlock : public sc_core::sc_module {

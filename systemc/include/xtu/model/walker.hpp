@@ -1,10 +1,12 @@
 // walker block (docs/architecture.md): applies DBT events in trace order and follows host
-// control flow over TB descriptors, one WalkerCore step per cycle.
+// control flow over TB descriptors, up to WALK_WIDTH WalkerCore steps per cycle.
 //
-// Per cycle: packets, events and cache answers that arrived at this edge enter small input
-// buffers; then either one DBT event is sent to the tb_cache (when the oldest pending event's
-// offset is <= the next packet's), or the core steps: one step, and up to WALK_WIDTH - 1 more
-// while each step only followed a node. A packet is visible to the core only once
+// Per cycle: packets (up to DEC_WIDTH per decoder item), events and cache answers that arrived at
+// this edge enter small input buffers; then either one DBT event is sent to the tb_cache (when
+// the oldest pending event's offset is <= the next packet's), or the core steps up to WALK_WIDTH
+// times, each step using at most one packet and following at most one node; the cycle's steps
+// end at a lookup, a wait for a packet, or a second output (the output register holds one
+// record per cycle). A packet is visible to the core only once
 // every event up to its offset is applied (the next event is later, or the event queue is
 // drained). A lookup reads the CAM directly (its result, like a synchronous node RAM read, is
 // used at the next cycle); a miss goes to the tb_cache's refill engine through `creq`.
@@ -37,8 +39,10 @@ public:
   ChanOut<OutItem> out;
   sc_core::sc_out<bool> idle_o;  // END sent and nothing pending
 
-  // `width`: nodes followed per cycle at most (WALK_WIDTH).
-  Walker(sc_core::sc_module_name n, const UnitConfig& cfg, UnitCounters& counters, TbCache& cache, unsigned width);
+  // `width`: steps per cycle at most (WALK_WIDTH); `dec_width`: packets per item from the decoder
+  // (DEC_WIDTH), which sizes the packet input buffer.
+  Walker(sc_core::sc_module_name n, const UnitConfig& cfg, UnitCounters& counters, TbCache& cache, unsigned width,
+         unsigned dec_width);
 
   const WalkerCore& core() const { return core_; }
 
@@ -50,9 +54,10 @@ private:
   const UnitConfig& cfg_;
   UnitCounters& cnt_;
   TbCache& cache_;
-  unsigned width_;
+  unsigned width_, dec_width_;
+  size_t pkt_buf_;  // packet input buffer entries
   WalkerCore core_;
-  std::deque<PktItem> pbuf_;
+  std::deque<WalkPacket> pbuf_;
   std::deque<EventItem> ebuf_;
   enum class Pending : uint8_t { None, Hit, Miss, Event } pending_ = Pending::None;
   uint16_t hit_line_ = 0;
@@ -60,6 +65,7 @@ private:
   OutItem out_reg_;
   CacheReq creq_reg_;
   bool ended_ = false, end_sent_ = false;
+  uint64_t walk_errors_seen_ = 0;  // core_.walk_errors() already added to DECODE_ERRORS
   bool running_ = false;
 };
 

@@ -119,7 +119,8 @@ public:
   static const char* mode_name(Mode m);
   // Statistics.
   uint64_t nodes() const { return nodes_; }
-  uint64_t decode_errors() const { return errors_; }
+  uint64_t decode_errors() const { return errors_; }          // decoder errors seen + walk errors
+  uint64_t walk_errors() const { return walk_errors_; }       // errors found by the walker itself
   uint64_t overflows() const { return overflows_; }
   uint64_t context_switches() const { return ctx_switches_; }
   std::string last_error() const { return last_error_; }
@@ -154,7 +155,8 @@ private:
   bool was_in_ctx_ = true;
   bool has_out_ = false;
   WalkOut out_;
-  uint64_t nodes_ = 0, errors_ = 0, overflows_ = 0, ctx_switches_ = 0;
+  uint64_t last_offset_ = 0;     // trace offset of the last packet used: a walk error's GAP value
+  uint64_t nodes_ = 0, errors_ = 0, walk_errors_ = 0, overflows_ = 0, ctx_switches_ = 0;
   std::string last_error_;
 };
 
