@@ -53,7 +53,7 @@ add_backports() {
 
 PKGS=(
   build-essential cmake ninja-build pkg-config git ca-certificates file
-  libipt-dev libzydis-dev libsystemc-dev verilator yosys
+  libipt-dev libzydis-dev libsystemc-dev verilator yosys nextpnr-ice40 fpga-icestorm
   libboost-dev libboost-program-options-dev nlohmann-json3-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   pybind11-dev python3 python3-dev python3-numpy python3-pytest python3-yaml python3-jinja2
