@@ -5,6 +5,8 @@ Reads rtl/regs/xtu_regs.yaml (the register map) and rtl/regs/xtu_layouts.yaml (e
 layouts), validates them, and writes
 
     rtl/pkg/xtu_reg_pkg.sv        SystemVerilog package (offsets, resets, fields, enums, structs)
+    rtl/regs/xtu_reg_top.sv       the register block's RTL (AXI4-Lite slave, every register: see
+                                  rtl_view() for how each one becomes hardware)
     driver/include/xtu/regs.hpp   C++17 header (the driver and the SystemC model)
     docs/registers.md             the register table, the fields, the counters
     docs/layouts.md               the enums and the memory layouts
@@ -1036,6 +1038,232 @@ def check_generated_names(m: Model, errors: list[str]) -> None:
 
 
 # ------------------------------------------------------------------------------------------------
+# The register block's RTL (rtl/regs/<name>_reg_top.sv): model::RegBlock in SystemVerilog
+#
+# The access types say how software sees a register; how the hardware sees it follows from its
+# access type and, for the registers the block itself implements (identification, control,
+# status, interrupts, its own counters), from its name:
+#   ID, VERSION                  ro: their reset value
+#   PARAMS<n>                    ro: each field is a module parameter (named like the field)
+#   STATUS                       ro: BUSY, DONE (the block's state) and ERR_* (latched error_i)
+#   IRQ_ENABLE, IRQ_STATUS       rw, w1c: fields DONE, ERROR, WATERMARK; irq_o
+#   CTRL                         rw: START and SOFT_RESET (w1s) drive start_o / soft_reset_o
+#   counters CYCLES, BUSY_CYCLES counted by the block (when the map has them)
+# and for every other register:
+#   ro                           an input <reg>_i (no fields)
+#   rw                           stored; an output <reg>_o, or <field>_o per rw field
+#   w1s fields (1 bit)           a one-cycle pulse <field>_o
+#   other counters               read from the input vector counters_i (counter i: bits 64 i + 63 : 64 i)
+# Anything else (a w1c register other than IRQ_STATUS, a ro register with fields, ...) has no
+# hardware meaning here and is a validation error.
+
+RTL_CONST_REGS = ("ID", "VERSION")
+RTL_PARAMS_REG = re.compile(r"^PARAMS[0-9]*$")
+RTL_IRQ_CAUSES = ("DONE", "ERROR", "WATERMARK")
+RTL_OWN_COUNTERS = ("CYCLES", "BUSY_CYCLES")
+
+
+def rtl_view(m: Model, errors: list[str]) -> dict:
+    """The context of the register block template; appends to `errors` what it cannot implement."""
+    r = m.regs
+    check = Checker(r.source, errors)
+    P, p = r.name.upper(), r.name
+    pkg = f"{p}_reg_pkg"
+    aw = r.addr_width
+
+    def const(name: str) -> str:
+        return f"{pkg}::{P}_{name}"
+
+    def sl(reg: Register, hi: bool) -> str:
+        """The part-select of a word of a 64-bit register ("" for a 32-bit one)."""
+        return "" if reg.width == 32 else ("[63:32]" if hi else "[31:0]")
+
+    def words(reg: Register) -> list[tuple[str, str, bool]]:
+        """(offset constant, part-select, high word) of each word of `reg`."""
+        if reg.width == 32:
+            return [(const(f"{reg.name}_OFFSET"), "", False)]
+        return [(const(f"{reg.name}_LO_OFFSET"), "[31:0]", False), (const(f"{reg.name}_HI_OFFSET"), "[63:32]", True)]
+
+    by_name = {reg.name: reg for reg in r.registers}
+
+    def need(name: str, access: str, fields: tuple[str, ...]) -> Optional[Register]:
+        reg = by_name.get(name)
+        if reg is None:
+            check.error("", f"the register block RTL needs a 32-bit {access} register {name}")
+            return None
+        if reg.access != access or reg.width != 32:
+            check.error(f"register {name}", f"the register block RTL needs it 32-bit and {access}")
+            return None
+        have = {f.name for f in reg.fields}
+        for f in fields:
+            if f not in have:
+                check.error(f"register {name}", f"the register block RTL needs a field {f}")
+        return reg
+
+    ctrl = need("CTRL", "rw", ("START", "SOFT_RESET"))
+    status = need("STATUS", "ro", ("BUSY", "DONE"))
+    irq_en = need("IRQ_ENABLE", "rw", RTL_IRQ_CAUSES)
+    irq_st = need("IRQ_STATUS", "w1c", RTL_IRQ_CAUSES)
+    if ctrl is not None:
+        for f in ctrl.fields:
+            if f.name in ("START", "SOFT_RESET") and f.access != "w1s":
+                check.error(f"register CTRL: field {f.name}", "must be w1s (the register block RTL pulses it)")
+    for reg in (irq_en, irq_st):
+        if reg is not None and {f.name for f in reg.fields} != set(RTL_IRQ_CAUSES):
+            check.error(f"register {reg.name}", f"the register block RTL needs exactly the fields {', '.join(RTL_IRQ_CAUSES)}")
+    if irq_en is not None and irq_st is not None:
+        if [(f.name, f.lsb, f.width) for f in irq_en.fields] != [(f.name, f.lsb, f.width) for f in irq_st.fields]:
+            check.error("register IRQ_ENABLE", "its fields must sit where IRQ_STATUS's do (irq_o = |(IRQ_STATUS & IRQ_ENABLE))")
+    err_fields = []
+    if status is not None:
+        for f in status.fields:
+            if f.name in ("BUSY", "DONE"):
+                if f.width != 1:
+                    check.error(f"register STATUS: field {f.name}", "must be 1 bit wide")
+            elif f.name.startswith("ERR_"):
+                err_fields.append(f)
+            else:
+                check.error(f"register STATUS: field {f.name}",
+                            "the register block RTL knows BUSY, DONE and ERR_* (error_i) only")
+
+    params, params_regs, consts, inputs, stored, pulses, outputs = [], [], [], [], [], [], []
+    reads: list[tuple[str, str, str]] = []  # (offset expression, value, register name)
+    for reg in r.registers:
+        where = f"register {reg.name}"
+        lname = reg.name.lower()
+        if reg.name in RTL_CONST_REGS:
+            if reg.access != "ro":
+                check.error(where, "the register block RTL reads it as a constant: it must be ro")
+            consts.append(reg)
+            reads.append((const(f"{reg.name}_OFFSET"), const(f"{reg.name}_RESET"), reg.name))
+        elif RTL_PARAMS_REG.match(reg.name):
+            if reg.access != "ro" or reg.width != 32 or not reg.fields:
+                check.error(where, "a PARAMS register must be 32-bit, ro, with a field per build parameter")
+                continue
+            terms = []
+            for f in reg.fields:
+                params.append({"name": f.name, "default": f.reset, "reg": reg.name, "bits": bits_text(f.msb, f.lsb),
+                               "desc": f.desc})
+                terms.append(f"(({f.name} << {const(f'{reg.name}_{f.name}_LSB')}) & {const(f'{reg.name}_{f.name}_MASK')})")
+            value = f"{camel(reg.name)}Value"
+            params_regs.append({"name": value, "terms": terms})
+            reads.append((const(f"{reg.name}_OFFSET"), value, reg.name))
+        elif reg is status:
+            reads.append((const("STATUS_OFFSET"), "status_rd", reg.name))
+        elif reg is irq_st:
+            reads.append((const("IRQ_STATUS_OFFSET"), "irq_status_wr", reg.name))
+        elif reg.access == "ro":
+            if reg.fields:
+                check.error(where, "the register block RTL reads a ro register from an input: it cannot have fields")
+                continue
+            inputs.append({"port": f"{lname}_i", "width": reg.width, "desc": reg.desc})
+            for off, part, _hi in words(reg):
+                reads.append((off, f"{lname}_i{part}", reg.name))
+        elif reg.access == "rw":
+            rw_fields, w1s_fields = [], []
+            for f in reg.fields:
+                if f.access == "rw":
+                    rw_fields.append(f)
+                elif f.access == "w1s" and f.width == 1 and f.msb < 32:
+                    w1s_fields.append(f)
+                else:
+                    check.error(f"{where}: field {f.name}",
+                                f"the register block RTL has no meaning for a {f.width}-bit {f.access} field of a rw register")
+            if reg.fields:
+                mask = [const(f"{reg.name}_{f.name}_MASK") for f in rw_fields] or [f"{reg.width}'h0"]
+            else:
+                mask = []
+            q = lname
+            entry = {"reg": reg, "q": q, "width": reg.width, "mask": f"{camel(reg.name)}Mask" if mask else "",
+                     "mask_expr": mask, "reset": const(f"{reg.name}_RESET"),
+                     "stored": bool(rw_fields) or not reg.fields, "words": words(reg)}
+            stored.append(entry)
+            for f in w1s_fields:
+                pulses.append({"name": f.name.lower(), "offset": const(f"{reg.name}_OFFSET"),
+                               "mask": const(f"{reg.name}_{f.name}_MASK"), "desc": f.desc or f"{reg.name}.{f.name}"})
+            if reg is not irq_en:
+                if not reg.fields:
+                    outputs.append({"port": f"{lname}_o", "width": reg.width, "expr": f"{q}_q", "desc": reg.desc})
+                for f in rw_fields:
+                    outputs.append({"port": f"{f.name.lower()}_o", "width": f.width,
+                                    "expr": f"{q}_q[{bits_text(f.msb, f.lsb)}]", "desc": f"{reg.name}.{f.name}" +
+                                    (f": {f.desc}" if f.desc else "")})
+            for off, part, _hi in words(reg):
+                reads.append((off, f"{q}_d{part}" if entry["stored"] else "32'h0", reg.name))
+        else:
+            check.error(where, f"the register block RTL has no hardware source for a {reg.access} register")
+
+    own = []
+    cnt_reads = []
+    for c in r.counters:
+        own_name = c.name.lower() if c.name in RTL_OWN_COUNTERS else None
+        if own_name:
+            own.append({"name": own_name, "index": c.index, "busy": c.name == "BUSY_CYCLES"})
+        lo_src = f"{own_name}_q[31:0]" if own_name else f"counters_i[{64 * c.index + 31}:{64 * c.index}]"
+        hi_src = f"{own_name}_q[63:32]" if own_name else f"counters_i[{64 * c.index + 63}:{64 * c.index + 32}]"
+        off = const(f"CNT_{c.name}_OFFSET")
+        cnt_reads.append((off, lo_src, c.name))
+        cnt_reads.append((f"{off} + {aw}'h4", hi_src, c.name))
+
+    # Port names must be unique (and not SystemVerilog keywords).
+    fixed = ["clk_i", "rst_ni", "start_o", "soft_reset_o", "irq_o", "done_i", "watermark_i", "error_i", "counters_i"]
+    fixed += [f"s_axil_{n}" for n in ("awaddr_i", "awvalid_i", "awready_o", "wdata_i", "wstrb_i", "wvalid_i",
+                                      "wready_o", "bresp_o", "bvalid_o", "bready_i", "araddr_i", "arvalid_i",
+                                      "arready_o", "rdata_o", "rresp_o", "rvalid_o", "rready_i")]
+    table = SymbolTable(errors)
+    scope = f"module {p}_reg_top"
+    for name in fixed:
+        table.add("SystemVerilog", scope, name, "the register block's own ports")
+    for pl in pulses:
+        if pl["name"] not in ("start", "soft_reset"):
+            table.add("SystemVerilog", scope, f"{pl['name']}_o", f"{r.source}: w1s field {pl['name'].upper()}")
+    for port in inputs + outputs:
+        table.add("SystemVerilog", scope, port["port"], f"{r.source}: {port['desc'] or port['port']}")
+    for prm in params:
+        table.add("SystemVerilog", scope, prm["name"], f"{r.source}: register {prm['reg']} field {prm['name']}")
+
+    def port(direction: str, width: int, name: str, comment: str = "") -> tuple[str, str, str]:
+        typ = f"logic [{width - 1}:0]" if isinstance(width, int) and width > 1 else (
+            "logic" if width == 1 else f"logic [{width}-1:0]")
+        return (f"{direction} {typ}", name, comment)
+
+    axil = [port("input ", 32, "s_axil_awaddr_i"), port("input ", 1, "s_axil_awvalid_i"),
+            port("output", 1, "s_axil_awready_o"), port("input ", 32, "s_axil_wdata_i"),
+            port("input ", 4, "s_axil_wstrb_i"), port("input ", 1, "s_axil_wvalid_i"),
+            port("output", 1, "s_axil_wready_o"), port("output", 2, "s_axil_bresp_o"),
+            port("output", 1, "s_axil_bvalid_o"), port("input ", 1, "s_axil_bready_i"),
+            port("input ", 32, "s_axil_araddr_i"), port("input ", 1, "s_axil_arvalid_i"),
+            port("output", 1, "s_axil_arready_o"), port("output", 32, "s_axil_rdata_o"),
+            port("output", 2, "s_axil_rresp_o"), port("output", 1, "s_axil_rvalid_o"),
+            port("input ", 1, "s_axil_rready_i")]
+    control = [port("output", 1, f"{pl['name']}_o", f"pulse: {pl['desc']}") for pl in pulses]
+    control += [port("output", 1, "irq_o", "|(IRQ_STATUS & IRQ_ENABLE)"),
+                port("input ", 1, "done_i", "the trace ended and every record is written"),
+                port("input ", 1, "watermark_i", "records waiting reached OUT_WATERMARK"),
+                port("input ", 32, "error_i", "error causes, in STATUS's layout (its ERR_* bits)")]
+    groups = [("Clock, synchronous active-low reset", [port("input ", 1, "clk_i"), port("input ", 1, "rst_ni")]),
+              ("AXI4-Lite slave", axil), ("Control and state", control)]
+    if outputs:
+        groups.append(("Configuration: rw registers and fields",
+                       [port("output", o["width"], o["port"], o["desc"]) for o in outputs]))
+    if inputs:
+        groups.append(("Status: ro registers", [port("input ", i["width"], i["port"], i["desc"]) for i in inputs]))
+    if r.counters:
+        groups.append(("Counters: counter i (docs/registers.md) in bits 64 i + 63 : 64 i",
+                       [port("input ", f"64*{len(r.counters)}", "counters_i")]))
+
+    return {
+        "port_groups": groups,
+        "module": f"{p}_reg_top", "pkg": pkg, "P": P, "aw": aw, "const": const,
+        "params": params, "params_regs": params_regs, "inputs": inputs, "outputs": outputs, "stored": stored,
+        "pulses": pulses, "own_counters": own, "n_counters": len(r.counters), "reads": reads,
+        "cnt_reads": cnt_reads, "err_mask": [const(f"STATUS_{f.name}_MASK") for f in err_fields] or ["32'h0"],
+        "err_fields": [f.name for f in err_fields],
+        "unused_counters": [f"counters_i[{64 * o['index'] + 63}:{64 * o['index']}]" for o in own],
+    }
+
+
+# ------------------------------------------------------------------------------------------------
 # Rendering
 
 
@@ -1066,13 +1294,14 @@ def output_paths(m: Model) -> dict[str, str]:
         f"driver/include/{n}/regs.hpp": "regs.hpp.j2",
         "docs/registers.md": "registers.md.j2",
         "docs/layouts.md": "layouts.md.j2",
+        f"rtl/regs/{n}_reg_top.sv": "reg_top.sv.j2",
     }
 
 
 def render(m: Model) -> dict[str, str]:
     """Every generated file: relative path -> text."""
     env = make_env()
-    ctx = {"m": m, "r": m.regs, "tool": TOOL, "sv": sv_view(m), "cpp": cpp_view(m),
+    ctx = {"m": m, "r": m.regs, "tool": TOOL, "sv": sv_view(m), "cpp": cpp_view(m), "v": rtl_view(m, []),
            "sources": f"{m.regs.source} and {m.layouts_source}"}
     return {path: env.get_template(tpl).render(ctx) for path, tpl in output_paths(m).items()}
 
@@ -1102,6 +1331,7 @@ def load_model(regs_path: Path, layouts_path: Path) -> Model:
         raise ValidationError(errors or ["invalid input"])
     model = Model(regmap, layouts[0], layouts[1], layouts_label)
     check_generated_names(model, errors)
+    rtl_view(model, errors)
     if errors:
         raise ValidationError(errors)
     return model

@@ -84,7 +84,8 @@ uint32_t RegBlock::read_reg(uint32_t off) const {
 
 void RegBlock::write_reg(uint32_t off, uint32_t v, uint32_t strb) {
   if (strb != 0xf) {  // byte writes: merge into the current value
-    uint32_t cur = read_reg(off), m = 0;
+    // (a W1C register merges with 0: its bits in bytes not written are not cleared)
+    uint32_t cur = off == R::irq_status::kOffset ? 0 : read_reg(off), m = 0;
     for (int b = 0; b < 4; ++b)
       if (strb & (1u << b)) m |= 0xffu << (8 * b);
     v = (cur & ~m) | (v & m);
@@ -112,7 +113,9 @@ void RegBlock::write_reg(uint32_t off, uint32_t v, uint32_t strb) {
     case R::ctrl::kOffset:
       if (R::ctrl::kStart.get(v)) start_pulse_ = true;
       if (R::ctrl::kSoftReset.get(v)) reset_pulse_ = true;
-      ctrl_ = v & ~(R::ctrl::kStart.mask | R::ctrl::kSoftReset.mask);
+      // only CTRL's rw fields hold a value (bits without a field read 0, as in IRQ_ENABLE and TIME_CFG)
+      ctrl_ = v & (R::ctrl::kTraceLast.mask | R::ctrl::kTimeEn.mask | R::ctrl::kCtxRecords.mask |
+                   R::ctrl::kCtxFilter.mask);
       cfg_.trace_last = R::ctrl::kTraceLast.get(v);
       cfg_.time_en = R::ctrl::kTimeEn.get(v);
       cfg_.ctx_records = R::ctrl::kCtxRecords.get(v);
@@ -139,6 +142,7 @@ void RegBlock::seq() {
     ctrl_ = irq_enable_ = irq_status_ = 0;
     busy_ = done_ = prev_done_ = prev_wm_ = false;
     errors_ = 0;
+    cnt_.clear();  // the counters' reset value is 0 (docs/registers.md)
     start_pulse_ = reset_pulse_ = false;
     aw_held_ = w_held_ = b_valid_ = r_valid_ = false;
     s_axil.awready.write(true);

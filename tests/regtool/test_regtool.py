@@ -1,5 +1,6 @@
 """Tests of tools/regtool.py: each validation rule on a minimal bad input, and a minimal good input
-that generates every output (which --check then accepts, and rejects once edited).
+that generates every output (which --check then accepts, and rejects once edited; its register
+block RTL lints and synthesizes).
 
 Runs under pytest or plain unittest (python3 -m unittest discover -s tests/regtool).
 """
@@ -37,9 +38,19 @@ GOOD_REGS: dict[str, Any] = {
         {"name": "VERSION", "offset": 0x4, "access": "ro", "reset": 0x010203},
         {"name": "CTRL", "offset": 0x8, "access": "rw", "desc": "Control | with a pipe",
          "fields": [{"name": "GO", "bits": "0", "access": "w1s", "desc": "Go"},
-                    {"name": "MODE", "bits": "3:1", "reset": 2}]},
+                    {"name": "MODE", "bits": "3:1", "reset": 2},
+                    {"name": "START", "bits": "4", "access": "w1s"},
+                    {"name": "SOFT_RESET", "bits": "5", "access": "w1s"}]},
         {"name": "BASE", "offset": 0x10, "width": 64, "access": "rw",
          "fields": [{"name": "LOW", "bits": "31:4"}, {"name": "HIGH", "bits": "63:32"}]},
+        # what the register block RTL needs (and a status register it reads from an input)
+        {"name": "STATUS", "offset": 0x40, "access": "ro",
+         "fields": [{"name": "BUSY", "bits": "0"}, {"name": "DONE", "bits": "1"}, {"name": "ERR_BAD", "bits": "8"}]},
+        {"name": "IRQ_ENABLE", "offset": 0x44, "access": "rw",
+         "fields": [{"name": "DONE", "bits": "0"}, {"name": "ERROR", "bits": "1"}, {"name": "WATERMARK", "bits": "2"}]},
+        {"name": "IRQ_STATUS", "offset": 0x48, "access": "w1c",
+         "fields": [{"name": "DONE", "bits": "0"}, {"name": "ERROR", "bits": "1"}, {"name": "WATERMARK", "bits": "2"}]},
+        {"name": "TAIL", "offset": 0x50, "width": 64, "access": "ro"},
     ],
     "counters": {"base": 0x80, "list": [{"name": "CYCLES", "desc": "Cycles"}], "packet_types": ["tip.pge", "psb"]},
 }
@@ -209,6 +220,32 @@ REG_CASES: list[tuple[str, Mutation, str]] = [
     ("yes_as_name",
      lambda d: reg(d, "CTRL")["fields"][0].update(name=True),
      "field name must be a string, got True (quote it"),
+    # what the register block RTL (rtl/regs/<name>_reg_top.sv) can implement
+    ("rtl_needs_status",
+     lambda d: d["registers"].remove(reg(d, "STATUS")),
+     "the register block RTL needs a 32-bit ro register STATUS"),
+    ("rtl_start_must_pulse",
+     lambda d: reg(d, "CTRL")["fields"][2].update(access="rw"),
+     "register CTRL: field START: must be w1s"),
+    ("rtl_irq_fields_must_match",
+     lambda d: reg(d, "IRQ_ENABLE")["fields"][2].update(bits="3"),
+     "register IRQ_ENABLE: its fields must sit where IRQ_STATUS's do"),
+    ("rtl_unknown_status_field",
+     lambda d: reg(d, "STATUS")["fields"].append({"name": "IDLE", "bits": "2"}),
+     "register STATUS: field IDLE: the register block RTL knows BUSY, DONE and ERR_*"),
+    ("rtl_w1c_register_without_source",
+     lambda d: d["registers"].append({"name": "CLEAR", "offset": 0x60, "access": "w1c"}),
+     "register CLEAR: the register block RTL has no hardware source for a w1c register"),
+    ("rtl_ro_register_with_fields",
+     lambda d: d["registers"].append({"name": "INFO", "offset": 0x60, "access": "ro",
+                                      "fields": [{"name": "A", "bits": "3:0"}]}),
+     "register INFO: the register block RTL reads a ro register from an input: it cannot have fields"),
+    ("rtl_wide_w1s_field",
+     lambda d: reg(d, "CTRL")["fields"].append({"name": "KICK", "bits": "7:6", "access": "w1s"}),
+     "register CTRL: field KICK: the register block RTL has no meaning for a 2-bit w1s field"),
+    ("rtl_port_clash",
+     lambda d: d["registers"].append({"name": "GO", "offset": 0x60, "access": "rw"}),
+     "both generate the SystemVerilog name go_o in module demo_reg_top: rename one"),
 ]
 
 LAYOUT_CASES: list[tuple[str, Mutation, str]] = [
@@ -329,11 +366,12 @@ for _name, _mutate, _expected in LAYOUT_CASES:
 # Generation
 
 
-OUTPUTS = ["rtl/pkg/demo_reg_pkg.sv", "driver/include/demo/regs.hpp", "docs/registers.md", "docs/layouts.md"]
+OUTPUTS = ["rtl/pkg/demo_reg_pkg.sv", "driver/include/demo/regs.hpp", "docs/registers.md", "docs/layouts.md",
+           "rtl/regs/demo_reg_top.sv"]
 
 
 class GenerationTests(unittest.TestCase):
-    """A minimal good input generates the four outputs, which --check then accepts."""
+    """A minimal good input generates every output, which --check then accepts."""
 
     @classmethod
     def setUpClass(cls):
@@ -350,7 +388,7 @@ class GenerationTests(unittest.TestCase):
     def text(self, rel: str) -> str:
         return (self.out / rel).read_text()
 
-    def test_writes_all_four_outputs(self):
+    def test_writes_every_output(self):
         for rel in OUTPUTS:
             self.assertTrue((self.out / rel).is_file(), rel)
             self.assertIn(f"wrote {rel}", self.stdout)
@@ -464,6 +502,45 @@ class GenerationTests(unittest.TestCase):
         self.assertEqual(cc.returncode, 0, cc.stderr)
         run = subprocess.run([str(exe)], capture_output=True, text=True, check=False)
         self.assertEqual(run.stdout.strip(), "ok")
+
+    def test_reg_top_contents(self):
+        sv = self.text("rtl/regs/demo_reg_top.sv")
+        self.assertIn("module demo_reg_top (", sv)  # no PARAMS register: no parameters
+        for pattern in (r"output logic +go_o, +// pulse: Go",          # w1s field: a pulse
+                        r"output logic +start_o,",
+                        r"output logic \[2:0\] +mode_o, +// CTRL.MODE",  # rw field of a rw register
+                        r"output logic \[27:0\] +low_o,",                # fields of a 64-bit rw register
+                        r"output logic \[31:0\] +high_o,",
+                        r"input  logic \[63:0\] +tail_i,",               # ro register: an input
+                        r"input  logic \[64\*3-1:0\] counters_i\n\);",
+                        r"demo_reg_pkg::DEMO_BASE_HI_OFFSET: +rd_val = base_d\[63:32\];",
+                        r"demo_reg_pkg::DEMO_CNT_CYCLES_OFFSET \+ 8'h4: +rd_val = cycles_q\[63:32\];",
+                        r"demo_reg_pkg::DEMO_CNT_PKT_PSB_OFFSET: +rd_val = counters_i\[159:128\];",
+                        r"demo_reg_pkg::DEMO_STATUS_ERR_BAD_MASK;",
+                        r"ctrl_q <= demo_reg_pkg::DEMO_CTRL_RESET & CtrlMask;",
+                        r"assign mode_o = ctrl_q\[3:1\];"):
+            self.assertRegex(sv, pattern)
+        self.assertNotIn("irq_enable_o", sv)  # the block's own registers are not exported
+        # Yosys 0.23: no import, no return, no type parameters.
+        self.assertNotRegex(sv, r"(?m)^\s*import\b")
+        self.assertNotRegex(sv, r"\b(return|parameter type)\b")
+
+    @unittest.skipUnless(shutil.which("verilator"), "verilator not installed")
+    def test_reg_top_lints_clean(self):
+        result = subprocess.run(["verilator", "--lint-only", "-Wall", str(self.out / OUTPUTS[0]),
+                                 str(self.out / "rtl/regs/demo_reg_top.sv"), "--top-module", "demo_reg_top"],
+                                capture_output=True, text=True, check=False)
+        self.assertEqual(result.returncode, 0, result.stderr)
+
+    @unittest.skipUnless(shutil.which("yosys"), "yosys not installed")
+    def test_reg_top_synthesizes(self):
+        log = self.tmp / "yosys.log"
+        script = (f"read_verilog -sv {self.out / OUTPUTS[0]} {self.out / 'rtl/regs/demo_reg_top.sv'}; "
+                  "synth -top demo_reg_top; check -assert; select -assert-none t:$_DLATCH* t:$dlatch*")
+        result = subprocess.run(["yosys", "-q", "-l", str(log), "-p", script], capture_output=True, text=True,
+                                check=False)
+        self.assertEqual(result.returncode, 0, result.stdout + result.stderr)
+        self.assertNotIn("Warning:", log.read_text())
 
     def test_sv_check_module(self):
         work = Path(tempfile.mkdtemp(prefix="regtool-test-", dir=self.tmp))

@@ -5,7 +5,11 @@
 //
 // AXI4-Lite: AW and W are accepted independently (one of each buffered); a write is performed
 // once both are held, its B response is registered; one read at a time, R registered. A 64-bit
-// register is two words; writes and reads of its halves are independent.
+// register is two words; writes and reads of its halves are independent. WSTRB selects the bytes
+// written (W1C/W1S bits in bytes not written are left alone).
+//
+// The RTL of this block, rtl/regs/xtu_reg_top.sv, is generated from the register map by
+// tools/regtool.py; tests/rtl/test_rtl_reg_top.cpp checks it against this model cycle for cycle.
 #pragma once
 
 #include <systemc>
