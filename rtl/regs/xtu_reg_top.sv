@@ -66,7 +66,7 @@ module xtu_reg_top #(
 
   // Control and state
   output logic             start_o,           // pulse: Start processing with the configured buffers
-  output logic             soft_reset_o,      // pulse: Return every block to its reset state (registers other than counters keep their values)
+  output logic             soft_reset_o,      // pulse: Return every block to its reset state; the registers, counters included, keep their values (START clears the counters)
   output logic             irq_o,             // |(IRQ_STATUS & IRQ_ENABLE)
   input  logic             done_i,            // the trace ended and every record is written
   input  logic             watermark_i,       // records waiting reached OUT_WATERMARK

@@ -196,7 +196,7 @@ inline constexpr Access kAccess = Access::Rw;
 inline constexpr Reg32 kReg{"CTRL", kOffset, kReset, kAccess};
 /// START [0] (w1s): Start processing with the configured buffers
 inline constexpr Field32 kStart{0, 1, 0x00000001};
-/// SOFT_RESET [1] (w1s): Return every block to its reset state (registers other than counters keep their values)
+/// SOFT_RESET [1] (w1s): Return every block to its reset state; the registers, counters included, keep their values (START clears the counters)
 inline constexpr Field32 kSoftReset{1, 1, 0x00000002};
 /// TRACE_LAST [2]: TRACE_HEAD is final: at it, the trace ends (END record, DONE)
 inline constexpr Field32 kTraceLast{2, 1, 0x00000004};
