@@ -175,6 +175,10 @@ void WalkerCore::follow_node(Step& s, const WalkPacket* pkt) {
         s.need_packet = true;
         return;
       }
+      // Not in the step that reported the TB's BLOCK (a TB whose node 0 is a goto_tb): in the
+      // next one, once that output is taken. A lookup so never starts while an output is held,
+      // which the GAP of a failed lookup (answer_lookup) would replace.
+      if (s.emitted) return;
       if (line_.link[n.slot & 1]) {
         // Linked: straight into the next TB without a packet.
         ++nodes_;

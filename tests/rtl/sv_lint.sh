@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # rtl_lint: Verilator --lint-only -Wall on every RTL file: the packages on their own, then each
-# module (top = the file's name) with every package. Any warning fails.
+# module (top = the file's name) with every package; the modules it instantiates are found in
+# the modules' directories (-y: one module per file, named like it). Any warning fails.
 #
 # usage: sv_lint.sh VERILATOR PACKAGE.sv... -- MODULE.sv...
 set -uo pipefail
@@ -10,6 +11,8 @@ pkgs=()
 while [[ $# -gt 0 && $1 != -- ]]; do pkgs+=("$1"); shift; done
 [[ $# -gt 0 ]] && shift
 mods=("$@")
+libdirs=()
+for d in $(for m in "${mods[@]}"; do dirname "$m"; done | sort -u); do libdirs+=(-y "$d"); done
 
 fail=0
 lint() {  # lint NAME ARGS...
@@ -25,7 +28,7 @@ lint() {  # lint NAME ARGS...
 [[ ${#pkgs[@]} -gt 0 ]] && lint "packages (${#pkgs[@]})" "${pkgs[@]}"
 for m in "${mods[@]}"; do
   top=$(basename "$m" .sv)
-  lint "$top" "${pkgs[@]}" --top-module "$top" "$m"
+  lint "$top" "${pkgs[@]}" "${libdirs[@]}" --top-module "$top" "$m"
 done
 echo "sv_lint: ${#pkgs[@]} packages, ${#mods[@]} modules"
 exit $fail

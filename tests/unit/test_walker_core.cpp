@@ -309,6 +309,37 @@ TEST(WalkerCore, StepLinkedGotoTbWaitsForTheNextPacket) {
   EXPECT_EQ(w.nodes(), 5u);  // A: 2 conds + goto_tb; B: cond + exit
 }
 
+// A TB whose node 0 is a goto_tb (no exit check), linked to an address that is no entry point:
+// its BLOCK is reported, then the failed lookup's GAP, even when the BLOCK is not taken before
+// the lookup is answered (the walker block's output register is busy). The goto_tb is followed
+// in the step after the BLOCK's, so no lookup starts while an output is held.
+TEST(WalkerCore, BlockBeforeAFailedLinkLookupIsKept) {
+  WalkLine g = tb_line(kA, kPcA, 3, {goto_tb(0)});
+  g.link[0] = kA + 4;  // not an entry point
+  Pk p;
+  p.sync(kA).tnt("!");
+  WalkerCore w;
+  for (int i = 0; i < 3; ++i) w.step(&p.v[size_t(i)]);
+  w.answer_lookup(&g);
+  WalkerCore::Step s = w.step(&p.v[3]);  // BLOCK A; the goto_tb waits for the next step
+  EXPECT_TRUE(s.emitted);
+  EXPECT_FALSE(s.advanced);
+  EXPECT_FALSE(s.need_lookup);
+  s = w.step(&p.v[3]);  // the BLOCK is not taken yet
+  EXPECT_TRUE(s.blocked);
+  EXPECT_EQ(outs({w.take_output()}), std::vector<O>{blk(kPcA, 3)});
+  s = w.step(&p.v[3]);  // linked: look the target up
+  EXPECT_TRUE(s.advanced);
+  EXPECT_TRUE(s.need_lookup);
+  EXPECT_FALSE(w.has_output());
+  w.answer_lookup(nullptr);
+  ASSERT_TRUE(w.has_output());
+  EXPECT_EQ(outs({w.take_output()}), std::vector<O>{gap(p.v[2].offset, kDecode)});
+  // The functional reference (outputs taken at once) reports the same.
+  Ref r{{g}, {}, {}, {}};
+  EXPECT_EQ(outs(r.run(p)), (std::vector<O>{blk(kPcA, 3), gap(p.v[2].offset, kDecode)}));
+}
+
 TEST(WalkerCore, ResetReturnsToUnsyncedAndKeepsTheConfiguration) {
   WalkerConfig cfg;
   cfg.ctx_filter = true;
