@@ -114,6 +114,9 @@ public:
   const WalkLine& line() const { return line_; }
   void update_links(uint64_t host, const uint64_t link[2]);  // if the current line is `host`
   void drop_line();                                           // flush/invalidate: the line is gone
+  // The unit calls update_links/drop_line only between lookups (it applies an event only when no
+  // lookup is pending): a drop while LookupPending would send the walker Out and its answer would
+  // be ignored.
 
   Mode mode() const { return mode_; }
   static const char* mode_name(Mode m);
@@ -146,13 +149,11 @@ private:
   uint64_t lookup_addr_ = 0;
   bool psb_fup_ = false;         // a FUP was seen in this PSB+
   uint64_t psb_fup_ip_ = 0;
-  bool positioned_before_psb_ = false;
   Mode mode_before_psb_ = Mode::Out;
   uint64_t flow_time_ = 0;       // time at the last consumed packet (libipt's last_time)
   bool flow_time_valid_ = false;
   uint64_t cr3_ = 0, vmcs_ = 0;
   bool nr_ = false, have_cr3_ = false;
-  bool was_in_ctx_ = true;
   bool has_out_ = false;
   WalkOut out_;
   uint64_t last_offset_ = 0;     // trace offset of the last packet used: a walk error's GAP value
