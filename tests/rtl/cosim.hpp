@@ -53,6 +53,7 @@
 #include <memory>
 #include <stdexcept>
 #include <string>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -104,6 +105,26 @@ protected:
   template <class T, class P>
   void output(sc_core::sc_out<T>& port, const P& pin) {
     copy_out_.push_back([&port, &pin] { port.write(static_cast<T>(pin)); });
+  }
+  // A wide output pin: element i of `ports` gets bits 64 i + 63 : 64 i of `pin` (the last
+  // element the bits left, zero-extended).
+  template <std::size_t N>
+  void output(sc_core::sc_vector<sc_core::sc_out<uint64_t>>& ports, const VlWide<N>& pin) {
+    if (ports.size() != (N + 1) / 2) throw std::logic_error("VerilatedBlock: wide output of the wrong size");
+    copy_out_.push_back([&ports, &pin] {
+      for (std::size_t i = 0; i < ports.size(); ++i) {
+        uint64_t v = pin[2 * i];
+        if (2 * i + 1 < N) v |= uint64_t(pin[2 * i + 1]) << 32;
+        ports[i].write(v);
+      }
+    });
+  }
+  // The same for a pin of up to 64 bits (one element): a block whose pin is wide or not
+  // depending on a parameter is wired the same way at every parameter value.
+  template <class P, std::enable_if_t<std::is_integral_v<P>, int> = 0>
+  void output(sc_core::sc_vector<sc_core::sc_out<uint64_t>>& ports, const P& pin) {
+    if (ports.size() != 1) throw std::logic_error("VerilatedBlock: wide output of the wrong size");
+    copy_out_.push_back([&ports, &pin] { ports[0].write(static_cast<uint64_t>(pin)); });
   }
 
 private:
