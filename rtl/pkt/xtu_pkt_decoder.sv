@@ -18,7 +18,7 @@
 //      a full beat (8 bytes) after that, and the trace is not at its end.
 //
 // The window holds the trace bytes [win_off, win_off + cnt), at most Cap bytes (Cap =
-// max(WinBytes, 16 DecWidth + 16): the model's `window`). They live in a ring of Ring bytes
+// max(WinBytes, 16 DecWidth + 24): the model's `window`). They live in a ring of Ring bytes
 // (Cap rounded up to a power of two) indexed by trace offset mod Ring, so a beat is written in
 // place (its 8-byte word, the bytes [skip, skip+n)) and dropping bytes moves nothing. A beat
 // must be word-aligned in trace offsets, skip = offset mod 8, as trace_reader makes them (its
@@ -46,10 +46,10 @@
 // model, which cannot reach it either: the PSB a search accepts always decodes). Too few bytes
 // at the end of the trace give the End item at the position.
 //
-// Like the model, the block stalls for good (in_ready_o low, no item) when a PSB the search has
-// found is still pending (its run reaches the end of the window) while the window is full, and,
-// with a window below 38 bytes (WinBytes 32 at DecWidth 1), when 15 bytes of history and a
-// packet of up to 16 bytes do not fit: docs/architecture.md, pkt_decoder.
+// A PSB the search has found but cannot accept yet (the two bytes after it are not in the window)
+// moves the search position to it, so the window drops the bytes before it and takes the bytes
+// that tell; the window holds at least 16 DecWidth + 24 bytes (15 of history, the packets, a
+// beat), so decoding never waits for room it cannot get.
 //
 // Output item (model::PktItem, registered): out_n_o packets in slots 0..n-1, each slot's fields
 // at [k*W +: W] of the field's vector: kind (model::WalkPacket::Kind values), trace offset, IP
@@ -70,7 +70,7 @@
 module xtu_pkt_decoder #(
   parameter int unsigned DecWidth = 2,   // DEC_WIDTH: packets decoded per cycle, 1..4
   parameter int unsigned WinBytes = 64,  // window capacity in bytes (the model's `window`)
-  localparam int unsigned Cap     = (WinBytes > 16 * DecWidth + 16) ? WinBytes : 16 * DecWidth + 16,
+  localparam int unsigned Cap     = (WinBytes > 16 * DecWidth + 24) ? WinBytes : 16 * DecWidth + 24,
   localparam int unsigned NumW    = $clog2(DecWidth + 1),  // 0..DecWidth
   localparam int unsigned TbW     = $clog2(Cap + 2),       // trace bytes per cycle: 0..Cap+1
   localparam int unsigned NumTypes = 26,                   // PktPad .. PktPtw
@@ -257,7 +257,7 @@ module xtu_pkt_decoder #(
     end
   end
 
-  logic            s_go, s_ok, s_nosync_none, s_end, s_adv, s_nosync;
+  logic            s_go, s_ok, s_nosync_none, s_end, s_adv, s_nosync, s_wait;
   logic [OffW-1:0] s_at;
   assign s_at          = win_off1 + OffW'(s_rel);
   assign s_go          = active && mode_q == ModeSearch;
@@ -267,6 +267,7 @@ module xtu_pkt_decoder #(
   assign s_nosync_none = s_go && !found && end_seen1 && first_q && end1 != '0;
   assign s_end         = s_go && !found && end_seen1 && !(first_q && end1 != '0);
   assign s_adv         = s_go && !found && !end_seen1 && cnt1 > CntW'(15);
+  assign s_wait        = s_go && found && !s_ok;  // not yet: drop the bytes before it
 
   // ---------------------------------------------------------------------------------------
   // 2b. Decode mode: the chain of decoders.
@@ -553,6 +554,8 @@ module xtu_pkt_decoder #(
       mode_d = ModeDone;
     end else if (s_adv) begin
       trim = SW'(cnt1) - SW'(15);
+    end else if (s_wait) begin
+      trim = SW'(s_rel);
     end
     if (d_go) begin
       pos_d = pos_q + OffW'(d_dpos);

@@ -9,7 +9,7 @@ PktDecoder::PktDecoder(sc_core::sc_module_name n, const UnitConfig& cfg, UnitSta
                        unsigned width, unsigned window)
     : sc_module(n), clk_i("clk_i"), rst_ni("rst_ni"), start_i("start_i"), in("in"),
       out("out"), pos_o("pos_o"), cfg_(cfg), status_(status), cnt_(counters),
-      width_(std::clamp(width, 1u, kMaxDecWidth)), capacity_(std::max(window, 16u * width_ + 16u)) {
+      width_(std::clamp(width, 1u, kMaxDecWidth)), capacity_(std::max(window, 16u * width_ + 24u)) {
   SC_HAS_PROCESS(PktDecoder);
   SC_METHOD(seq);
   sensitive << clk_i.pos();
@@ -70,6 +70,10 @@ bool PktDecoder::decode_one(uint64_t end) {
       emit(p);
     } else if (s < 0 && end > search_from_ + (kPsbSize - 1)) {
       search_from_ = end - (kPsbSize - 1);  // a PSB may still start in the last 15 bytes
+    } else if (s >= 0 && !run_ended) {
+      // A PSB whose run may go on past the window: drop the bytes before it, so that the window
+      // has room for the bytes that tell (with a full window it would otherwise wait for good).
+      search_from_ += uint64_t(s);
     }
   } else if (mode_ == Mode::Decode) {
     if (pos_ > end && end_seen_) {

@@ -44,7 +44,7 @@ public:
   sc_core::sc_out<uint64_t> pos_o;  // trace offset of the next packet (or where the search is)
 
   // `width`: packets decoded per cycle at most (DEC_WIDTH); `window`: bytes the window holds (at
-  // least 16 per packet decoded in a cycle, plus 16 of history and input).
+  // least 16 per packet decoded in a cycle plus 24: 15 bytes of history and room for a beat).
   PktDecoder(sc_core::sc_module_name n, const UnitConfig& cfg, UnitStatus& status, UnitCounters& counters,
              unsigned width = 1, unsigned window = 64);
 
