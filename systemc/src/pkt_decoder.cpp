@@ -5,6 +5,60 @@
 
 namespace xtu::model {
 
+WalkPacket walk_packet(const Packet& pkt, uint64_t offset, LastIp& last_ip) {
+  using K = WalkPacket::Kind;
+  WalkPacket p;
+  p.offset = offset;
+  switch (pkt.type) {
+    case PktType::kTnt8:
+    case PktType::kTnt64:
+      p.kind = K::Tnt;
+      p.tnt_bits = pkt.tnt;
+      p.tnt_count = pkt.tnt_bits;
+      break;
+    case PktType::kTip:
+    case PktType::kTipPge:
+    case PktType::kTipPgd:
+    case PktType::kFup: {
+      p.kind = pkt.type == PktType::kTip      ? K::Tip
+               : pkt.type == PktType::kTipPge ? K::TipPge
+               : pkt.type == PktType::kTipPgd ? K::TipPgd
+                                              : K::Fup;
+      last_ip.update(pkt.ipc, pkt.ip);
+      uint64_t ip = 0;
+      p.ip_valid = last_ip.query(&ip) == LastIp::kOk;
+      p.ip = ip;
+      break;
+    }
+    case PktType::kPsb:
+      p.kind = K::Psb;
+      last_ip.reset();
+      break;
+    case PktType::kPsbend: p.kind = K::Psbend; break;
+    case PktType::kOvf:
+      p.kind = K::Ovf;
+      last_ip.reset();
+      break;
+    case PktType::kPip:
+      p.kind = K::Pip;
+      p.cr3 = pkt.cr3;
+      p.nr = pkt.nr;
+      break;
+    case PktType::kVmcs:
+      p.kind = K::Vmcs;
+      p.vmcs = pkt.vmcs;
+      break;
+    case PktType::kModeExec:
+      p.kind = K::ModeExec;
+      p.mode64 = pkt.csl;
+      break;
+    default:
+      p.kind = K::Other;
+      break;
+  }
+  return p;
+}
+
 PktDecoder::PktDecoder(sc_core::sc_module_name n, const UnitConfig& cfg, UnitStatus& status, UnitCounters& counters,
                        unsigned width, unsigned window)
     : sc_module(n), clk_i("clk_i"), rst_ni("rst_ni"), start_i("start_i"), in("in"),
@@ -118,55 +172,7 @@ bool PktDecoder::decode_one(uint64_t end) {
           std::copy_n(bytes, have, t.raw);
           tap_(t);
         }
-        WalkPacket p;
-        p.offset = pos_;
-        switch (pkt.type) {
-          case PktType::kTnt8:
-          case PktType::kTnt64:
-            p.kind = K::Tnt;
-            p.tnt_bits = pkt.tnt;
-            p.tnt_count = pkt.tnt_bits;
-            break;
-          case PktType::kTip:
-          case PktType::kTipPge:
-          case PktType::kTipPgd:
-          case PktType::kFup: {
-            p.kind = pkt.type == PktType::kTip      ? K::Tip
-                     : pkt.type == PktType::kTipPge ? K::TipPge
-                     : pkt.type == PktType::kTipPgd ? K::TipPgd
-                                                    : K::Fup;
-            last_ip_.update(pkt.ipc, pkt.ip);
-            uint64_t ip = 0;
-            p.ip_valid = last_ip_.query(&ip) == LastIp::kOk;
-            p.ip = ip;
-            break;
-          }
-          case PktType::kPsb:
-            p.kind = K::Psb;
-            last_ip_.reset();
-            break;
-          case PktType::kPsbend: p.kind = K::Psbend; break;
-          case PktType::kOvf:
-            p.kind = K::Ovf;
-            last_ip_.reset();
-            break;
-          case PktType::kPip:
-            p.kind = K::Pip;
-            p.cr3 = pkt.cr3;
-            p.nr = pkt.nr;
-            break;
-          case PktType::kVmcs:
-            p.kind = K::Vmcs;
-            p.vmcs = pkt.vmcs;
-            break;
-          case PktType::kModeExec:
-            p.kind = K::ModeExec;
-            p.mode64 = pkt.csl;
-            break;
-          default:
-            p.kind = K::Other;
-            break;
-        }
+        WalkPacket p = walk_packet(pkt, pos_, last_ip_);
         time_.apply(pkt);
         p.time_valid = time_.tsc(&p.time) == TimeStatus::kOk;
         ++cnt_[kCtrPackets];

@@ -59,6 +59,7 @@
 #include "xtu/formats/event_stream.hpp"
 #include "xtu/formats/guest_trace.hpp"
 #include "xtu/model/flow_reference.hpp"
+#include "xtu/model/pkt_decoder.hpp"
 #include "xtu/model/pt_packet.hpp"
 #include "xtu/model/pt_time.hpp"
 #include "xtu/model/walker_core.hpp"
@@ -650,53 +651,7 @@ std::vector<WalkPacket> decoder_packets(const std::vector<uint8_t>& pt, const mo
       last_ip.reset();
       continue;
     }
-    WalkPacket p;
-    p.offset = pos;
-    switch (pkt.type) {
-      case PktType::kTnt8:
-      case PktType::kTnt64:
-        p.kind = K::Tnt;
-        p.tnt_bits = pkt.tnt;
-        p.tnt_count = pkt.tnt_bits;
-        break;
-      case PktType::kTip:
-      case PktType::kTipPge:
-      case PktType::kTipPgd:
-      case PktType::kFup: {
-        p.kind = pkt.type == PktType::kTip      ? K::Tip
-                 : pkt.type == PktType::kTipPge ? K::TipPge
-                 : pkt.type == PktType::kTipPgd ? K::TipPgd
-                                                : K::Fup;
-        last_ip.update(pkt.ipc, pkt.ip);
-        uint64_t ip = 0;
-        p.ip_valid = last_ip.query(&ip) == model::LastIp::kOk;
-        p.ip = ip;
-        break;
-      }
-      case PktType::kPsb:
-        p.kind = K::Psb;
-        last_ip.reset();
-        break;
-      case PktType::kPsbend: p.kind = K::Psbend; break;
-      case PktType::kOvf:
-        p.kind = K::Ovf;
-        last_ip.reset();
-        break;
-      case PktType::kPip:
-        p.kind = K::Pip;
-        p.cr3 = pkt.cr3;
-        p.nr = pkt.nr;
-        break;
-      case PktType::kVmcs:
-        p.kind = K::Vmcs;
-        p.vmcs = pkt.vmcs;
-        break;
-      case PktType::kModeExec:
-        p.kind = K::ModeExec;
-        p.mode64 = pkt.csl;
-        break;
-      default: p.kind = K::Other; break;
-    }
+    WalkPacket p = model::walk_packet(pkt, pos, last_ip);
     time.apply(pkt);
     p.time_valid = time.tsc(&p.time) == model::TimeStatus::kOk;
     if (p.kind != K::Other) out.push_back(p);

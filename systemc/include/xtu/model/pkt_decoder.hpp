@@ -26,6 +26,11 @@
 
 namespace xtu::model {
 
+// A decoded packet as the walker sees it (kind, IP reconstructed against `last_ip`, which it
+// updates, and resets at PSB and OVF; TNT bits; PIP, VMCS, MODE.Exec fields); kind Other for the
+// packets that do not move the flow. Time is the caller's (the decoder stamps it).
+WalkPacket walk_packet(const Packet& pkt, uint64_t offset, LastIp& last_ip);
+
 struct DecoderTap {
   enum class Kind : uint8_t { Packet, Error, OutOfSync };
   Kind kind = Kind::Packet;
